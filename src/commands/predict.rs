@@ -1,0 +1,81 @@
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::backend::Cpu;
+use crate::data::{TransformConfig, eval_crop, load_rgb, write_normalized};
+use crate::model::Arch;
+use crate::predict::predict;
+use crate::weights::{WeightsSpec, open_model};
+
+pub struct Options {
+    pub arch: Arch,
+    pub weights: WeightsSpec,
+    pub num_classes: Option<usize>,
+    pub classes: Option<PathBuf>,
+    pub top: usize,
+    pub json: bool,
+    pub image_size: usize,
+    pub images: Vec<PathBuf>,
+}
+
+/// Images go through the model this many at a time, bounding memory for long lists.
+const CHUNK: usize = 16;
+
+pub fn run(opts: Options) -> anyhow::Result<()> {
+    let (model, report) = open_model::<Cpu>(opts.arch, opts.num_classes, &opts.weights, &Default::default())?;
+    if let Some(why) = report.head_reset {
+        eprintln!("warning: {why}; its predictions are untrained");
+    }
+    let names = class_names(opts.classes.as_ref(), model.num_classes())?;
+    let transform = TransformConfig {
+        image_size: opts.image_size as u32,
+        ..TransformConfig::default()
+    };
+    transform.validate().context("invalid --image-size")?;
+
+    for chunk in opts.images.chunks(CHUNK) {
+        let mut batch = Vec::with_capacity(chunk.len() * transform.tensor_len());
+        for image in chunk {
+            let rgb = load_rgb(image)?;
+            let mut data = vec![0.0; transform.tensor_len()];
+            write_normalized(&eval_crop(&rgb, &transform), &transform, &mut data);
+            batch.extend(data);
+        }
+        for (image, prediction) in chunk.iter().zip(predict(&model, batch, chunk.len(), opts.image_size)) {
+            if opts.json {
+                let mut value = serde_json::to_value(&prediction)?;
+                value["image"] = serde_json::Value::String(image.display().to_string());
+                println!("{value}");
+            } else {
+                println!("{}", image.display());
+                for (class, p) in prediction.top(opts.top) {
+                    println!("  {:>6.2}%  {}", p * 100.0, names[class]);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Names from a classes.txt (one per line), or the class indices.
+fn class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<Vec<String>> {
+    let Some(path) = path else {
+        return Ok((0..count).map(|i| format!("class {i}")).collect());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read class names from {}", path.display()))?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    anyhow::ensure!(
+        names.len() == count,
+        "{} lists {} class names but the model has {count} classes; give the classes.txt of the run that made these weights",
+        path.display(),
+        names.len()
+    );
+    Ok(names)
+}

@@ -1,0 +1,16 @@
+//! ResNet-18..152 in torchvision's layout, with named groups for freezing and per-group learning rates.
+
+mod arch;
+mod block;
+mod groups;
+mod named;
+mod norm;
+mod resnet;
+
+pub use arch::{Arch, BlockKind, UnknownArch};
+pub use block::Block;
+pub use groups::groups_of;
+pub use groups::{Group, GroupKind};
+pub use named::TensorVisitor;
+pub use norm::{BnMode, batch_norm};
+pub use resnet::{BnModes, ResNet, ResNetConfig};

@@ -1,0 +1,43 @@
+//! BatchNorm with its mode chosen by the caller, not by the backend.
+//!
+//! Burn's `BatchNorm::forward` trains whenever autodiff is on; fine-tuning needs frozen
+//! blocks to keep their running statistics while the rest of the network trains.
+
+use burn::nn::BatchNorm;
+use burn::prelude::*;
+
+/// How a BatchNorm layer normalises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BnMode {
+    /// Running statistics, left unchanged (inference, frozen layers).
+    Eval,
+    /// Batch statistics; running statistics updated as PyTorch does (momentum, unbiased variance).
+    Train,
+}
+
+pub fn batch_norm<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    match mode {
+        BnMode::Eval => {
+            // Fold the four per-channel steps into one scale and one shift.
+            let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
+            let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
+            x * scale.reshape([1, c, 1, 1]) + shift.reshape([1, c, 1, 1])
+        }
+        BnMode::Train => {
+            let count = n * h * w;
+            let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
+            let centred = x - mean.clone();
+            let var = centred.clone().square().mean_dim(0).mean_dim(2).mean_dim(3);
+            let y = centred / (var.clone() + bn.epsilon).sqrt();
+            let m = bn.momentum;
+            let unbiased = count as f64 / (count.max(2) - 1) as f64;
+            let mean = mean.detach().reshape([c]);
+            let var = var.detach().reshape([c]) * unbiased;
+            bn.running_mean
+                .update(bn.running_mean.value_sync() * (1.0 - m) + mean * m);
+            bn.running_var.update(bn.running_var.value_sync() * (1.0 - m) + var * m);
+            y * bn.gamma.val().reshape([1, c, 1, 1]) + bn.beta.val().reshape([1, c, 1, 1])
+        }
+    }
+}

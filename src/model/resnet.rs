@@ -1,0 +1,157 @@
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+
+use super::arch::Arch;
+use super::block::{Block, bn, conv};
+use super::named::{TensorVisitor, visit_bn, visit_conv, visit_linear};
+use super::norm::{BnMode, batch_norm};
+
+/// What to build: the architecture, the class count of the head and its dropout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResNetConfig {
+    pub arch: Arch,
+    pub num_classes: usize,
+    /// Dropout in front of `fc` (the recipe suggests 0.5; 0 turns it off).
+    pub dropout: f64,
+}
+
+impl ResNetConfig {
+    pub fn new(arch: Arch, num_classes: usize) -> Self {
+        Self {
+            arch,
+            num_classes,
+            dropout: 0.0,
+        }
+    }
+
+    pub fn with_dropout(mut self, dropout: f64) -> Self {
+        self.dropout = dropout;
+        self
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ResNet<B> {
+        let kind = self.arch.block_kind();
+        let mut input = 64;
+        let mut stage = |width: usize, blocks: usize, stride: usize| -> Vec<Block<B>> {
+            (0..blocks)
+                .map(|i| {
+                    let block = Block::new(kind, input, width, if i == 0 { stride } else { 1 }, device);
+                    input = width * kind.expansion();
+                    block
+                })
+                .collect()
+        };
+        let [b1, b2, b3, b4] = self.arch.blocks_per_stage();
+        let layer1 = stage(64, b1, 1);
+        let layer2 = stage(128, b2, 2);
+        let layer3 = stage(256, b3, 2);
+        let layer4 = stage(512, b4, 2);
+        ResNet {
+            conv1: conv(3, 64, 7, 2, device),
+            bn1: bn(64, device),
+            layer1,
+            layer2,
+            layer3,
+            layer4,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            fc: new_head(self.arch, self.num_classes, device),
+            arch: self.arch,
+        }
+    }
+}
+
+/// A freshly initialised classifier, as PyTorch's `nn.Linear` would make it.
+pub(crate) fn new_head<B: Backend>(arch: Arch, num_classes: usize, device: &B::Device) -> Linear<B> {
+    LinearConfig::new(arch.feature_dim(), num_classes).init(device)
+}
+
+/// The BatchNorm mode of the stem and of each block, in network order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BnModes {
+    pub stem: BnMode,
+    /// One per block, `layer1.0` first; blocks past the end use `rest`.
+    pub blocks: Vec<BnMode>,
+    pub rest: BnMode,
+}
+
+impl BnModes {
+    pub fn all(mode: BnMode) -> Self {
+        Self {
+            stem: mode,
+            blocks: Vec::new(),
+            rest: mode,
+        }
+    }
+
+    fn block(&self, i: usize) -> BnMode {
+        self.blocks.get(i).copied().unwrap_or(self.rest)
+    }
+}
+
+/// A torchvision-layout ResNet: `conv1, bn1, layer1..layer4, fc`.
+#[derive(Module, Debug)]
+pub struct ResNet<B: Backend> {
+    pub conv1: burn::nn::conv::Conv2d<B>,
+    pub bn1: burn::nn::BatchNorm<B>,
+    pub layer1: Vec<Block<B>>,
+    pub layer2: Vec<Block<B>>,
+    pub layer3: Vec<Block<B>>,
+    pub layer4: Vec<Block<B>>,
+    pub dropout: Dropout,
+    pub fc: Linear<B>,
+    #[module(skip)]
+    pub arch: Arch,
+}
+
+impl<B: Backend> ResNet<B> {
+    pub fn num_classes(&self) -> usize {
+        self.fc.weight.dims()[1]
+    }
+
+    /// Logits `[batch, classes]` for images `[batch, 3, height, width]`, in inference mode.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.head(self.features(images, &BnModes::all(BnMode::Eval)))
+    }
+
+    /// Pooled features `[batch, feature_dim]`: everything up to the classifier, each part's
+    /// BatchNorm in the mode `modes` gives it.
+    pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
+        let x = relu(batch_norm(&self.bn1, self.conv1.forward(images), modes.stem));
+        let mut x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
+        for (i, block) in self.stages().into_iter().flatten().enumerate() {
+            x = block.forward(x, modes.block(i));
+        }
+        let [n, c, _, _] = x.dims();
+        x.mean_dim(3).mean_dim(2).reshape([n, c])
+    }
+
+    pub fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.fc.forward(self.dropout.forward(features))
+    }
+
+    pub fn stages(&self) -> [&Vec<Block<B>>; 4] {
+        [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
+    }
+
+    /// Replaces the classifier with a fresh one for `num_classes`.
+    pub fn replace_head(mut self, num_classes: usize) -> Self {
+        let device = self.fc.weight.device();
+        self.fc = new_head(self.arch, num_classes, &device);
+        self
+    }
+
+    /// Walks every tensor in state-dict order under its torchvision name.
+    pub fn walk_tensors<V: TensorVisitor<B>>(&mut self, v: &mut V) {
+        visit_conv(v, "conv1", &mut self.conv1);
+        visit_bn(v, "bn1", &mut self.bn1);
+        let stages = [&mut self.layer1, &mut self.layer2, &mut self.layer3, &mut self.layer4];
+        for (s, stage) in stages.into_iter().enumerate() {
+            for (i, block) in stage.iter_mut().enumerate() {
+                block.walk_tensors(v, &format!("layer{}.{i}", s + 1));
+            }
+        }
+        visit_linear(v, "fc", &mut self.fc);
+    }
+}
