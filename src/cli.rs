@@ -57,6 +57,26 @@ pub enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Fine-tune a model as a config describes (or continue a run with --resume).
+    Train {
+        /// A TOML run config, e.g. configs/quickstart.toml.
+        config: Option<PathBuf>,
+        /// Continue the run in RUN_DIR from its last checkpoint.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+        /// Override a config key with a TOML value: --set train.lr=3e-4 --set train.freeze=[]
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Where run directories are created.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Run name (default: the config file's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Plain line output instead of the dashboard.
+        #[arg(long)]
+        no_tui: bool,
+    },
     /// Write a model's weights as a torchvision-named .safetensors file that PyTorch loads.
     Export {
         #[arg(long)]
@@ -79,6 +99,21 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let ok = |r: anyhow::Result<()>| r.map(|()| std::process::ExitCode::SUCCESS);
     match cli.command {
+        Command::Train {
+            config,
+            resume,
+            sets,
+            runs_dir,
+            name,
+            no_tui,
+        } => commands::train::run(commands::train::Options {
+            config,
+            resume,
+            sets,
+            runs_dir,
+            name,
+            no_tui,
+        }),
         Command::Info {
             model,
             num_classes,

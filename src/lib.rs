@@ -3,7 +3,11 @@
 pub mod backend;
 pub mod cli;
 mod commands;
+pub mod config;
 pub mod data;
+pub mod headless;
 pub mod model;
 pub mod predict;
+pub mod runlog;
+pub mod train;
 pub mod weights;

@@ -3,3 +3,4 @@
 pub mod export;
 pub mod info;
 pub mod predict;
+pub mod train;

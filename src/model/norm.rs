@@ -26,9 +26,12 @@ pub fn batch_norm<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) 
         }
         BnMode::Train => {
             let count = n * h * w;
-            let mean = x.clone().mean_dim(0).mean_dim(2).mean_dim(3);
+            // Reduce the contiguous H*W axis first: reducing over dims 0, 2, 3 one by one
+            // walked strided memory and took a fifth of a training step.
+            let per_channel = |t: Tensor<B, 4>| t.reshape([n, c, h * w]).mean_dim(2).mean_dim(0).reshape([1, c, 1, 1]);
+            let mean = per_channel(x.clone());
             let centred = x - mean.clone();
-            let var = centred.clone().square().mean_dim(0).mean_dim(2).mean_dim(3);
+            let var = per_channel(centred.clone().square());
             let y = centred / (var.clone() + bn.epsilon).sqrt();
             let m = bn.momentum;
             let unbiased = count as f64 / (count.max(2) - 1) as f64;

@@ -1,0 +1,58 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::config::RunConfig;
+use crate::runlog::RunDir;
+use crate::train::event::Status;
+use crate::train::trainer::{TrainJob, spawn};
+
+pub struct Options {
+    pub config: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub runs_dir: PathBuf,
+    pub name: Option<String>,
+    pub no_tui: bool,
+}
+
+/// Runs training; the process exit status says how it ended.
+pub fn run(opts: Options) -> anyhow::Result<std::process::ExitCode> {
+    let (config, dir, resume) = match (&opts.resume, &opts.config) {
+        (Some(dir), None) => {
+            let dir = RunDir::open(dir)?;
+            let config = RunConfig::load_with_sets(dir.config(), &opts.sets)?;
+            (config, dir, true)
+        }
+        (None, Some(path)) => {
+            let config = RunConfig::load_with_sets(path, &opts.sets)?;
+            let name = opts.name.clone().unwrap_or_else(|| stem(path));
+            let dir = RunDir::create(&opts.runs_dir, &name)?;
+            (config, dir, false)
+        }
+        (Some(_), Some(_)) => anyhow::bail!("give either a CONFIG or --resume RUN_DIR, not both"),
+        (None, None) => anyhow::bail!("give a CONFIG file (e.g. configs/quickstart.toml) or --resume RUN_DIR"),
+    };
+    // Saved before the first step, so even a run killed during setup says what it was.
+    std::fs::write(dir.config(), config.to_toml_string())
+        .with_context(|| format!("cannot write {}", dir.config().display()))?;
+    // The dashboard comes with the TUI issue; until then every run prints plain lines.
+    let _ = opts.no_tui;
+    let handle = spawn(TrainJob {
+        config: config.clone(),
+        dir,
+        resume,
+    })?;
+    let summary = crate::headless::run(handle, config.train.log_every)?;
+    Ok(match summary.status {
+        Status::Completed | Status::EarlyStopped | Status::Stopped => std::process::ExitCode::SUCCESS,
+        Status::Aborted => std::process::ExitCode::from(130),
+        Status::Failed => std::process::ExitCode::FAILURE,
+    })
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into())
+}

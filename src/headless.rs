@@ -1,0 +1,204 @@
+//! `--no-tui`: plain lines on stdout (no escape codes, no carriage returns), commands from
+//! stdin, Ctrl-C or SIGTERM for a graceful stop and a second Ctrl-C to abort.
+
+use std::io::BufRead;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+
+use crate::commands::info::thousands;
+use crate::train::command::{Command, Source, parse_command};
+use crate::train::event::{Event, Record, Summary};
+use crate::train::trainer::TrainerHandle;
+
+/// Prints the run until it ends and returns its summary.
+pub fn run(handle: TrainerHandle, log_every: u64) -> anyhow::Result<Summary> {
+    spawn_stdin_reader(handle.commands.clone());
+    install_signal_handler(handle.commands.clone())?;
+    let mut printer = Printer::new(log_every);
+    for record in handle.events.iter() {
+        if let Some(line) = printer.line(&record) {
+            println!("{line}");
+        }
+    }
+    match handle.thread.join() {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!("the trainer thread panicked; the run directory keeps its last checkpoint"),
+    }
+}
+
+fn spawn_stdin_reader(commands: Sender<(Command, Source)>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match parse_command(text) {
+                Ok(command) => {
+                    if commands.send((command, Source::Stdin)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    });
+}
+
+fn install_signal_handler(commands: Sender<(Command, Source)>) -> anyhow::Result<()> {
+    let presses = AtomicUsize::new(0);
+    let commands = Arc::new(Mutex::new(commands));
+    ctrlc::set_handler(move || {
+        let command = match presses.fetch_add(1, Ordering::SeqCst) {
+            0 => {
+                eprintln!("stopping after this step (checkpoint, best weights, test); Ctrl-C again to abort");
+                Command::Stop
+            }
+            _ => Command::Abort,
+        };
+        if let Ok(tx) = commands.lock() {
+            let _ = tx.send((command, Source::Signal));
+        }
+    })?;
+    Ok(())
+}
+
+/// Turns events into lines; steps only every `log_every`.
+pub struct Printer {
+    log_every: u64,
+    epochs: usize,
+    steps_per_epoch: usize,
+}
+
+impl Printer {
+    pub fn new(log_every: u64) -> Self {
+        Self {
+            log_every: log_every.max(1),
+            epochs: 0,
+            steps_per_epoch: 0,
+        }
+    }
+
+    pub fn line(&mut self, r: &Record) -> Option<String> {
+        Some(match &r.event {
+            Event::Started(s) => {
+                self.epochs = s.epochs;
+                self.steps_per_epoch = s.steps_per_epoch;
+                let total: usize = s.groups.iter().filter(|g| g.kind != "block").map(|g| g.params).sum();
+                let lr =
+                    s.lr.iter()
+                        .map(|(g, v)| format!("{g} {v:.1e}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                let resumed = s
+                    .resumed_from_step
+                    .map(|st| format!(" (resumed at step {st})"))
+                    .unwrap_or_default();
+                format!(
+                    "run {}{resumed}\n  model {} ({} parameters) on {}\n  data {}: {} classes, {} train / {} val / {} test images\n  lr {lr}\n  {} epochs x {} steps",
+                    s.run_dir,
+                    s.model,
+                    thousands(total),
+                    s.device,
+                    s.data_root,
+                    s.classes.len(),
+                    s.train_images,
+                    s.val_images,
+                    s.test_images,
+                    s.epochs,
+                    s.steps_per_epoch
+                )
+            }
+            Event::Step(s) => {
+                if !r.step.is_multiple_of(self.log_every) {
+                    return None;
+                }
+                let wait = s.data_wait_ms / s.step_ms.max(1e-9) * 100.0;
+                let lr = s.lr.get("head").copied().unwrap_or(0.0);
+                let backbone = s.lr.get("layer4").copied().unwrap_or(0.0);
+                format!(
+                    "epoch {}/{} step {} loss {:.4} lr {backbone:.2e}/{lr:.2e} {:.1} img/s data wait {wait:.0}%",
+                    r.epoch, self.epochs, r.step, s.loss, s.images_per_second
+                )
+            }
+            Event::Epoch(e) => format!(
+                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% top5 {:.1}% f1 {:.3}{}",
+                r.epoch,
+                self.epochs,
+                e.seconds,
+                e.train_loss,
+                e.train_accuracy * 100.0,
+                e.val.loss,
+                e.val.accuracy * 100.0,
+                e.val.top5 * 100.0,
+                e.val.f1_macro,
+                if e.best { " (best)" } else { "" }
+            ),
+            Event::Command {
+                command,
+                source,
+                detail,
+            } => {
+                format!("[step {}] {command} ({}): {detail}", r.step, source_name(*source))
+            }
+            Event::CommandRejected { text, source, reason } => {
+                format!(
+                    "[step {}] rejected '{text}' ({}): {reason}",
+                    r.step,
+                    source_name(*source)
+                )
+            }
+            Event::FreezeChanged {
+                frozen,
+                trainable_params,
+            } => format!(
+                "frozen: {} ({} trainable parameters)",
+                if frozen.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    frozen.join(", ")
+                },
+                thousands(*trainable_params)
+            ),
+            Event::CheckpointSaved { which, path } => format!("[step {}] checkpoint {which}: {path}", r.step),
+            Event::Paused => format!("[step {}] paused; 'resume' continues", r.step),
+            Event::Resumed => format!("[step {}] resumed", r.step),
+            Event::Warning { message } => format!("warning: {message}"),
+            Event::Finished(s) => finished_line(s),
+        })
+    }
+}
+
+fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Key => "key",
+        Source::Stdin => "stdin",
+        Source::Signal => "signal",
+        Source::Schedule => "schedule",
+    }
+}
+
+fn finished_line(s: &Summary) -> String {
+    let pct = |m: &Option<crate::train::metrics::EvalMetrics>| {
+        m.as_ref()
+            .map(|m| format!("{:.2}% (f1 {:.3})", m.accuracy * 100.0, m.f1_macro))
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut line = format!(
+        "finished: {:?} after {} epochs, {} steps; best epoch {}; val {}; test {}; {:.1} img/s; {:.1} s",
+        s.status,
+        s.epochs_run,
+        s.steps,
+        s.best_epoch.map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
+        pct(&s.val),
+        pct(&s.test),
+        s.images_per_second,
+        s.wall_seconds
+    );
+    if let Some(err) = &s.error {
+        line.push_str(&format!("\nerror: {err}"));
+    }
+    line
+}

@@ -1,0 +1,14 @@
+//! Fine-tuning: the trainer thread, its commands and events, and the pieces of the loop.
+
+pub mod checkpoint;
+pub mod command;
+pub mod control;
+pub mod evaluate;
+pub mod event;
+pub mod freeze;
+pub mod loss;
+pub mod metrics;
+pub mod optim;
+pub mod schedule;
+pub mod setup;
+pub mod trainer;

@@ -1,0 +1,151 @@
+//! The optimizer step: AdamW or SGD, one learning rate per group, global-norm clipping.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use burn::module::{Param, RunningState};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::prelude::*;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::config::{OptimizerKind, TrainConfig};
+use crate::model::{ResNet, TensorVisitor, groups_of};
+
+/// The optimizers the recipe names, with PyTorch's semantics.
+pub enum Optim<B: AutodiffBackend> {
+    /// Decoupled weight decay; betas (0.9, 0.999), eps 1e-8.
+    AdamW(OptimizerAdaptor<AdamW, ResNet<B>, B>),
+    /// Momentum with dampening 0 and L2 weight decay added to the gradient, as `torch.optim.SGD`.
+    Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, ResNet<B>, B>),
+}
+
+impl<B: AutodiffBackend> Optim<B> {
+    /// The optimizer `train.optimizer` names, with `train.betas`, `eps`, `momentum`, `weight_decay`.
+    pub fn new(config: &TrainConfig) -> Self {
+        let weight_decay = config.weight_decay;
+        match config.optimizer {
+            OptimizerKind::AdamW => Optim::AdamW(
+                AdamWConfig::new()
+                    .with_beta_1(config.betas[0] as f32)
+                    .with_beta_2(config.betas[1] as f32)
+                    .with_epsilon(config.eps as f32)
+                    .with_weight_decay(weight_decay as f32)
+                    .init(),
+            ),
+            OptimizerKind::Sgd => {
+                let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
+                    momentum: config.momentum,
+                    dampening: 0.0,
+                    nesterov: false,
+                });
+                let decay = (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32));
+                Optim::Sgd(SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init())
+            }
+        }
+    }
+
+    fn step(&mut self, lr: f64, model: ResNet<B>, grads: GradientsParams) -> ResNet<B> {
+        match self {
+            Optim::AdamW(o) => o.step(lr, model, grads),
+            Optim::Sgd(o) => o.step(lr, model, grads),
+        }
+    }
+
+    /// Writes the optimizer state (moments, momentum buffers) keyed by parameter id.
+    pub fn save(&self, path: &Path) -> Result<(), burn::record::RecorderError> {
+        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+        match self {
+            Optim::AdamW(o) => recorder.record(o.to_record(), path.to_path_buf()),
+            Optim::Sgd(o) => recorder.record(o.to_record(), path.to_path_buf()),
+        }
+    }
+
+    pub fn load(self, path: &Path, device: &B::Device) -> Result<Self, burn::record::RecorderError> {
+        let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+        Ok(match self {
+            Optim::AdamW(o) => Optim::AdamW(o.load_record(recorder.load(path.to_path_buf(), device)?)),
+            Optim::Sgd(o) => Optim::Sgd(o.load_record(recorder.load(path.to_path_buf(), device)?)),
+        })
+    }
+}
+
+/// The learning-rate group of a tensor: "stem", "layer1".."layer4" or "head".
+pub fn lr_group(tensor: &str) -> String {
+    groups_of(tensor).0
+}
+
+/// One optimizer step: gradients clipped by their global norm over all trainable
+/// parameters (`torch.nn.utils.clip_grad_norm_`), then each group updated at its own LR.
+/// Returns the model and the gradient norm before clipping.
+pub fn step<B: AutodiffBackend>(
+    optim: &mut Optim<B>,
+    model: ResNet<B>,
+    grads: B::Gradients,
+    lrs: &BTreeMap<String, f64>,
+    clip_norm: f64,
+) -> (ResNet<B>, f64) {
+    let mut model = model;
+    let mut all = GradientsParams::from_grads(grads, &model);
+    let mut norm = Norm::<B> { grads: &all, sum: None };
+    model.walk_tensors(&mut norm);
+    let total = norm.sum.map(|s| s.into_scalar().elem::<f64>().sqrt()).unwrap_or(0.0);
+    // PyTorch's clip coefficient: max_norm / (norm + 1e-6), applied only when below 1.
+    let scale = if clip_norm > 0.0 {
+        (clip_norm / (total + 1e-6)).min(1.0)
+    } else {
+        1.0
+    };
+    let mut split = Split::<B> {
+        all: &mut all,
+        scale,
+        groups: BTreeMap::new(),
+        backend: std::marker::PhantomData,
+    };
+    model.walk_tensors(&mut split);
+    for (group, grads) in split.groups {
+        let lr = lrs.get(&group).copied().unwrap_or(0.0);
+        model = optim.step(lr, model, grads);
+    }
+    (model, total)
+}
+
+struct Norm<'a, B: AutodiffBackend> {
+    grads: &'a GradientsParams,
+    sum: Option<Tensor<B::InnerBackend, 1>>,
+}
+
+impl<B: AutodiffBackend> TensorVisitor<B> for Norm<'_, B> {
+    fn param<const D: usize>(&mut self, _: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
+        if let Some(g) = self.grads.get::<B::InnerBackend, D>(param.id) {
+            let sq = g.square().sum();
+            self.sum = Some(match self.sum.take() {
+                Some(s) => s + sq,
+                None => sq,
+            });
+        }
+    }
+
+    fn buffer(&mut self, _: &str, _: &mut RunningState<Tensor<B, 1>>) {}
+}
+
+struct Split<'a, B: AutodiffBackend> {
+    all: &'a mut GradientsParams,
+    scale: f64,
+    groups: BTreeMap<String, GradientsParams>,
+    backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> TensorVisitor<B> for Split<'_, B> {
+    fn param<const D: usize>(&mut self, name: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
+        if let Some(g) = self.all.remove::<B::InnerBackend, D>(param.id) {
+            let g = if self.scale < 1.0 { g * self.scale } else { g };
+            self.groups.entry(lr_group(name)).or_default().register(param.id, g);
+        }
+    }
+
+    fn buffer(&mut self, _: &str, _: &mut RunningState<Tensor<B, 1>>) {}
+}

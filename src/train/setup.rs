@@ -1,0 +1,196 @@
+//! Everything the loop needs before its first step: data, model, optimizer, state.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::backend::AutodiffBackend;
+
+use super::checkpoint::{self, TrainState};
+use super::event::{Event, GroupInfo, Started};
+use super::freeze::FreezeState;
+use super::loss::LossFn;
+use super::optim::Optim;
+use super::schedule::Schedule;
+use super::trainer::{Emitter, RunningLoss, TrainJob, initial_state};
+use crate::data::{Loader, LoaderConfig, Mode, Scan, Split, Transform, scan_dataset};
+use crate::model::{GroupKind, ResNet, ResNetConfig};
+use crate::weights::{WeightFile, load_weights};
+
+/// The trainer's belongings, ready to run.
+pub struct Prepared<B: AutodiffBackend> {
+    /// Taken out for each optimizer step (which consumes it) and put back.
+    pub model: Option<ResNet<B>>,
+    pub optim: Optim<B>,
+    pub state: TrainState,
+    pub schedule: Schedule,
+    pub loss: LossFn<B>,
+    pub train: Loader,
+    pub val: Loader,
+    pub test: Loader,
+    pub classes: Vec<String>,
+    pub epoch_loss: RunningLoss,
+    pub epoch_started: Instant,
+}
+
+impl<B: AutodiffBackend> Prepared<B> {
+    pub fn model(&self) -> anyhow::Result<&ResNet<B>> {
+        self.model.as_ref().context("the trainer lost its model")
+    }
+
+    /// Parameters that currently train.
+    pub fn trainable_params(&self) -> usize {
+        let Ok(model) = self.model() else { return 0 };
+        model
+            .groups()
+            .iter()
+            .filter(|g| g.kind != GroupKind::Stage)
+            .filter(|g| !self.state.freeze.is_frozen(&g.name))
+            .map(|g| g.params)
+            .sum()
+    }
+}
+
+pub fn prepare<B: AutodiffBackend>(
+    job: &TrainJob,
+    device: &B::Device,
+    em: &mut Emitter,
+) -> anyhow::Result<Prepared<B>> {
+    let config = &job.config;
+    let root = &config.data.root;
+    let split = if job.resume && job.dir.split().is_file() {
+        // Exactly the images the run started with, whatever changed in the folder since.
+        Split::read_manifest(&job.dir.split(), root)?
+    } else {
+        let scan: Scan = scan_dataset(root)?;
+        let split = Split::from_scan(scan, config.data.split, config.train.seed)?;
+        split.write_manifest(&job.dir.split(), root)?;
+        split
+    };
+    let classes = split.classes.clone();
+    std::fs::write(job.dir.classes(), classes.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", job.dir.classes().display()))?;
+
+    let transform = config.data.transform();
+    let seed = config.train.seed;
+    let loader = |samples, mode, shuffle| -> anyhow::Result<Loader> {
+        let cfg = LoaderConfig {
+            batch_size: config.train.batch_size,
+            workers: config.data.workers,
+            shuffle,
+            cache: config.data.cache,
+            seed,
+            ..LoaderConfig::default()
+        };
+        Ok(Loader::new(
+            samples,
+            Transform::new(transform.clone(), mode, seed)?,
+            cfg,
+        )?)
+    };
+    let train_mode = if config.data.augment { Mode::Train } else { Mode::Eval };
+    let train = loader(split.train.clone(), train_mode, true)?;
+    let val = loader(split.val.clone(), Mode::Eval, false)?;
+    let test = loader(split.test.clone(), Mode::Eval, false)?;
+
+    B::seed(device, seed);
+    let model_config = ResNetConfig::new(config.model.arch, classes.len()).with_dropout(config.model.dropout);
+    let mut model = model_config.init::<B>(device);
+    if let Some(path) = config.model.weights.resolve(config.model.arch)? {
+        let (loaded, report) = load_weights(model, &WeightFile::open(&path)?)?;
+        model = loaded;
+        if let Some(why) = report.head_reset {
+            em.emit(Event::Warning {
+                message: format!("{}: {why}", path.display()),
+            });
+        }
+    }
+
+    let mut freeze = FreezeState::new(&model);
+    for name in &config.train.freeze {
+        freeze.set(name, true)?;
+    }
+    let base_lr = base_lrs(config);
+    let mut state = initial_state(config, freeze, base_lr);
+    let mut optim = Optim::new(&config.train);
+
+    let mut resumed_from = None;
+    if job.resume {
+        let last = job.dir.checkpoint("last");
+        let dir = checkpoint::find(&last)
+            .with_context(|| format!("{} has no checkpoint to resume from", job.dir.path.display()))?;
+        state = checkpoint::load_state(&dir)?;
+        model = checkpoint::load_model(&dir, model, device)?;
+        optim = checkpoint::load_optim(&dir, optim, device)?;
+        // A different stream than the first run's start, but the same one on every resume.
+        B::seed(device, seed.wrapping_add(state.step));
+        resumed_from = Some(state.step);
+    }
+    let model = state.freeze.apply(model);
+
+    let counts = split.class_counts(crate::data::Part::Train);
+    let loss = LossFn::new(&config.train, &counts, device)?;
+    let schedule = config.train.schedule(train.batches_per_epoch());
+
+    let groups: Vec<GroupInfo> = model
+        .groups()
+        .into_iter()
+        .map(|g| GroupInfo {
+            kind: format!("{:?}", g.kind).to_lowercase(),
+            name: g.name,
+            parent: g.parent,
+            params: g.params,
+        })
+        .collect();
+    let prepared = Prepared {
+        model: Some(model),
+        optim,
+        state,
+        schedule,
+        loss,
+        train,
+        val,
+        test,
+        classes,
+        epoch_loss: RunningLoss::default(),
+        epoch_started: Instant::now(),
+    };
+    em.emit(Event::Started(Box::new(Started {
+        run_dir: job.dir.path.display().to_string(),
+        name: job
+            .dir
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        model: config.model.arch.to_string(),
+        device: "cpu (flex)".into(),
+        data_root: root.display().to_string(),
+        classes: prepared.classes.clone(),
+        groups,
+        frozen: prepared.state.freeze.frozen_names(),
+        lr: prepared.state.base_lr.clone(),
+        train_images: prepared.train.len(),
+        val_images: prepared.val.len(),
+        test_images: prepared.test.len(),
+        skipped_images: 0,
+        epochs: config.train.epochs as usize,
+        steps_per_epoch: prepared.train.batches_per_epoch(),
+        resumed_from_step: resumed_from,
+        config: config.to_toml_string(),
+    })));
+    em.emit(Event::FreezeChanged {
+        frozen: prepared.state.freeze.frozen_names(),
+        trainable_params: prepared.trainable_params(),
+    });
+    Ok(prepared)
+}
+
+/// Each group's starting learning rate: `train.head_lr` for the head, `train.group_lr` where
+/// given, `train.lr` for the rest of the backbone.
+fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
+    ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+        .into_iter()
+        .map(|g| (g.to_string(), config.train.base_lr_for(g)))
+        .collect()
+}

@@ -1,0 +1,490 @@
+//! The trainer thread: owns model, optimizer, device and loaders; takes commands, tells events.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use burn::module::AutodiffModule;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+use super::checkpoint::{self, TrainState};
+use super::command::{Command, Source};
+use super::event::{EpochInfo, Event, Record, Status, StepInfo, Summary};
+use super::freeze::FreezeState;
+use super::optim;
+use super::setup::{self, Prepared};
+use crate::config::RunConfig;
+use crate::runlog::{RunDir, RunLog};
+
+/// What the caller keeps: a way in (commands) and a way out (events).
+pub struct TrainerHandle {
+    pub commands: Sender<(Command, Source)>,
+    pub events: Receiver<Record>,
+    pub thread: JoinHandle<anyhow::Result<Summary>>,
+}
+
+/// A run to start, or to continue from its last checkpoint.
+pub struct TrainJob {
+    pub config: RunConfig,
+    pub dir: RunDir,
+    pub resume: bool,
+}
+
+/// Starts training on its own thread, on the CPU backend.
+pub fn spawn(job: TrainJob) -> anyhow::Result<TrainerHandle> {
+    let (cmd_tx, cmd_rx) = mpsc::channel();
+    let (ev_tx, ev_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("kiln-trainer".into())
+        .spawn(move || run::<crate::backend::CpuTrain>(job, cmd_rx, ev_tx, Default::default()))
+        .context("cannot start the trainer thread")?;
+    Ok(TrainerHandle {
+        commands: cmd_tx,
+        events: ev_rx,
+        thread,
+    })
+}
+
+/// Writes each event to the run log first, then hands it on.
+pub struct Emitter {
+    log: RunLog,
+    tx: Sender<Record>,
+    pub step: u64,
+    pub epoch: usize,
+}
+
+impl Emitter {
+    pub fn emit(&mut self, event: Event) {
+        let time = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let record = Record {
+            time,
+            step: self.step,
+            epoch: self.epoch,
+            event,
+        };
+        if let Err(e) = self.log.write(&record) {
+            // The run log is the record of truth; say so loudly but keep training.
+            let _ = self.tx.send(Record {
+                event: Event::Warning {
+                    message: format!("cannot write the run log: {e:#}"),
+                },
+                ..record.clone()
+            });
+        }
+        // A consumer that went away (closed dashboard) must not stop training.
+        let _ = self.tx.send(record);
+    }
+}
+
+fn run<B: AutodiffBackend>(
+    job: TrainJob,
+    commands: Receiver<(Command, Source)>,
+    events: Sender<Record>,
+    device: B::Device,
+) -> anyhow::Result<Summary> {
+    let log = RunLog::open(&job.dir)?;
+    let mut emitter = Emitter {
+        log,
+        tx: events,
+        step: 0,
+        epoch: 0,
+    };
+    let started = Instant::now();
+    let result = setup::prepare::<B>(&job, &device, &mut emitter)
+        .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started));
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(err) => {
+            let summary = Summary {
+                status: Status::Failed,
+                best_epoch: None,
+                epochs_run: emitter.epoch.saturating_sub(1),
+                steps: emitter.step,
+                val: None,
+                test: None,
+                images_per_second: 0.0,
+                wall_seconds: started.elapsed().as_secs_f64(),
+                skipped_images: 0,
+                error: Some(format!("{err:#}")),
+            };
+            emitter.emit(Event::Finished(Box::new(summary)));
+            Err(err)
+        }
+    }
+}
+
+/// How the loop is asked to end early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Stop,
+    Abort,
+}
+
+struct Loop<B: AutodiffBackend> {
+    config: RunConfig,
+    dir: RunDir,
+    p: Prepared<B>,
+    commands: Receiver<(Command, Source)>,
+    device: B::Device,
+    paused: bool,
+    ending: Option<Ending>,
+    best_model: Option<crate::model::ResNet<B::InnerBackend>>,
+    images_seen: u64,
+    train_seconds: f64,
+    skipped: usize,
+}
+
+impl<B: AutodiffBackend> Loop<B> {
+    fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
+        Self {
+            config: job.config,
+            dir: job.dir,
+            p,
+            commands,
+            device,
+            paused: false,
+            ending: None,
+            best_model: None,
+            images_seen: 0,
+            train_seconds: 0.0,
+            skipped: 0,
+        }
+    }
+
+    fn run(mut self, em: &mut Emitter, started: Instant) -> anyhow::Result<Summary> {
+        let epochs = self.config.train.epochs as usize;
+        em.step = self.p.state.step;
+        let first_epoch = self.p.state.epoch;
+        let mut finished_epochs = first_epoch - 1;
+        let mut early_stopped = false;
+        for epoch in first_epoch..=epochs {
+            em.epoch = epoch;
+            self.p.state.epoch = epoch;
+            self.train_epoch(em)?;
+            if self.ending == Some(Ending::Abort) {
+                break;
+            }
+            if self.p.state.batches_done < self.p.train.batches_per_epoch() {
+                // Stopped mid-epoch: no validation for a partial epoch.
+                break;
+            }
+            finished_epochs = epoch;
+            let improved = self.end_epoch(em)?;
+            if !improved && self.early_stop_due() {
+                early_stopped = true;
+                break;
+            }
+            if self.ending.is_some() {
+                break;
+            }
+        }
+        self.finish(em, started, finished_epochs, early_stopped)
+    }
+
+    /// The learning rate of each group now: its base times the schedule's factor.
+    fn current_lr(&self) -> BTreeMap<String, f64> {
+        let steps_per_epoch = self.p.train.batches_per_epoch().max(1);
+        let position = (self.p.state.epoch - 1) as f64 + self.p.state.batches_done as f64 / steps_per_epoch as f64;
+        self.p
+            .state
+            .base_lr
+            .iter()
+            .map(|(g, base)| (g.clone(), self.p.schedule.lr_at(*base, position)))
+            .collect()
+    }
+
+    fn train_epoch(&mut self, em: &mut Emitter) -> anyhow::Result<()> {
+        let size = self.config.data.image_size as usize;
+        let skip = self.p.state.batches_done;
+        let epoch_seed = self.p.state.epoch as u64;
+        let modes_train_bn = self.config.train.frozen_bn_trains();
+        let mut last = Instant::now();
+        for batch in self.p.train.epoch(epoch_seed).skip(skip) {
+            self.poll_commands(em)?;
+            if self.ending.is_some() {
+                return Ok(());
+            }
+            for s in &batch.skipped {
+                self.skipped += 1;
+                em.emit(Event::Warning {
+                    message: format!("skipped unreadable image {}: {}", s.path.display(), s.reason),
+                });
+            }
+            let n = batch.labels.len();
+            if n == 0 {
+                continue;
+            }
+            let lr = self.current_lr();
+            let x = Tensor::<B, 4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &self.device);
+            let targets: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+            let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &self.device);
+            let modes = self.p.state.freeze.bn_modes(modes_train_bn);
+            let model = self.p.model.take().context("the trainer lost its model")?;
+            let logits = model.head(model.features(x, &modes));
+            let correct = logits
+                .clone()
+                .argmax(1)
+                .reshape([n])
+                .equal(targets.clone())
+                .int()
+                .sum()
+                .into_scalar()
+                .elem::<i64>();
+            let loss = self.p.loss.compute(logits, targets);
+            let loss_value = loss.clone().into_scalar().elem::<f64>();
+            let grads = loss.backward();
+            let (model, grad_norm) =
+                optim::step(&mut self.p.optim, model, grads, &lr, self.config.train.clip_grad_norm);
+            self.p.model = Some(model);
+            self.p.epoch_loss.add_correct(correct as usize);
+            self.p.state.step += 1;
+            self.p.state.batches_done += 1;
+            em.step = self.p.state.step;
+            let step_s = last.elapsed().as_secs_f64();
+            last = Instant::now();
+            self.images_seen += n as u64;
+            self.train_seconds += step_s;
+            self.p.epoch_loss.add(loss_value, n);
+            em.emit(Event::Step(StepInfo {
+                loss: loss_value,
+                lr,
+                grad_norm,
+                images_per_second: n as f64 / step_s.max(1e-9),
+                data_wait_ms: batch.wait.as_secs_f64() * 1000.0,
+                step_ms: step_s * 1000.0,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Applies every waiting command; while paused, waits for the next one.
+    fn poll_commands(&mut self, em: &mut Emitter) -> anyhow::Result<()> {
+        loop {
+            let next = if self.paused {
+                self.commands.recv().map_err(|_| TryRecvError::Disconnected)
+            } else {
+                self.commands.try_recv()
+            };
+            match next {
+                Ok((command, source)) => self.apply(command, source, em)?,
+                Err(TryRecvError::Empty) => return Ok(()),
+                // Nobody can send commands any more (the front end is gone): carry on unpaused.
+                Err(TryRecvError::Disconnected) => {
+                    self.paused = false;
+                    return Ok(());
+                }
+            }
+            if self.ending.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn apply(&mut self, command: Command, source: Source, em: &mut Emitter) -> anyhow::Result<()> {
+        let outcome =
+            super::control::apply(&command, &mut self.p.state).map_err(|reason| (command.to_string(), reason));
+        match outcome {
+            Err((text, reason)) => em.emit(Event::CommandRejected { text, source, reason }),
+            Ok(effect) => {
+                use super::control::Effect;
+                match &effect {
+                    Effect::Freeze => {
+                        let model = self.p.model.take().context("the trainer lost its model")?;
+                        self.p.model = Some(self.p.state.freeze.apply(model));
+                    }
+                    Effect::Pause => self.paused = true,
+                    Effect::Resume => self.paused = false,
+                    Effect::Stop => self.ending = Some(Ending::Stop),
+                    Effect::Abort => self.ending = Some(Ending::Abort),
+                    Effect::Lr(_) | Effect::Checkpoint => {}
+                }
+                em.emit(Event::Command {
+                    command: command.clone(),
+                    source,
+                    detail: effect.describe(),
+                });
+                match effect {
+                    Effect::Freeze => em.emit(Event::FreezeChanged {
+                        frozen: self.p.state.freeze.frozen_names(),
+                        trainable_params: self.p.trainable_params(),
+                    }),
+                    Effect::Pause => em.emit(Event::Paused),
+                    Effect::Resume => em.emit(Event::Resumed),
+                    Effect::Checkpoint => self.save_checkpoint("last", em)?,
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn save_checkpoint(&mut self, which: &str, em: &mut Emitter) -> anyhow::Result<()> {
+        let path = self.dir.checkpoint(which);
+        let optim = (which == "last").then_some(&self.p.optim);
+        checkpoint::save(&path, self.p.model()?, optim, &self.p.state)?;
+        em.emit(Event::CheckpointSaved {
+            which: which.into(),
+            path: path.display().to_string(),
+        });
+        Ok(())
+    }
+
+    /// Validation, best-so-far bookkeeping, checkpoints and scheduled unfreezing.
+    /// Returns whether the monitored metric improved.
+    fn end_epoch(&mut self, em: &mut Emitter) -> anyhow::Result<bool> {
+        let epoch_started = self.p.epoch_started;
+        let size = self.config.data.image_size as usize;
+        let classes = self.p.classes.len();
+        let val = super::evaluate::evaluate(&self.p.model()?.valid(), &self.p.val, size, classes);
+        let metric = self.config.train.early_stop_metric.value(&val);
+        let improved = match self.p.state.best_metric {
+            None => true,
+            Some(best) => {
+                self.config
+                    .train
+                    .early_stop_metric
+                    .improves(metric, best, self.config.train.early_stop_min_delta)
+            }
+        };
+        let epoch = self.p.state.epoch;
+        if improved {
+            self.p.state.best_metric = Some(metric);
+            self.p.state.best_epoch = Some(epoch);
+            self.p.state.epochs_without_improvement = 0;
+            self.best_model = Some(self.p.model()?.valid());
+        } else {
+            self.p.state.epochs_without_improvement += 1;
+        }
+        let (train_loss, train_accuracy) = self.p.epoch_loss.take();
+        let seconds = epoch_started.elapsed().as_secs_f64();
+        let patience = self.config.train.early_stop_patience as usize;
+        em.emit(Event::Epoch(Box::new(EpochInfo {
+            train_loss,
+            train_accuracy,
+            val,
+            lr: self.current_lr(),
+            best: improved,
+            seconds,
+            images_per_second: self.p.train.len() as f64 / seconds.max(1e-9),
+            patience_left: (patience > 0).then(|| patience.saturating_sub(self.p.state.epochs_without_improvement)),
+        })));
+        // The next epoch starts from its first batch.
+        self.p.state.batches_done = 0;
+        self.p.state.epoch = epoch + 1;
+        self.p.epoch_started = Instant::now();
+        let every = self.config.train.unfreeze_every as usize;
+        let epochs = self.config.train.epochs as usize;
+        if every > 0 && epoch.is_multiple_of(every) && epoch < epochs {
+            self.apply(Command::UnfreezeNext, Source::Schedule, em)?;
+        }
+        if improved {
+            self.save_checkpoint("best", em)?;
+        }
+        // checkpoint_every = 0: only when the run ends (finish() writes that one).
+        let ck_every = self.config.train.checkpoint_every as usize;
+        if ck_every > 0 && epoch.is_multiple_of(ck_every) && epoch < epochs {
+            self.save_checkpoint("last", em)?;
+        }
+        // Keep `epoch` pointing at the epoch just finished until the loop moves on.
+        self.p.state.epoch = epoch + 1;
+        Ok(improved)
+    }
+
+    fn early_stop_due(&self) -> bool {
+        let patience = self.config.train.early_stop_patience as usize;
+        patience > 0 && self.p.state.epochs_without_improvement >= patience
+    }
+
+    fn finish(
+        mut self,
+        em: &mut Emitter,
+        started: Instant,
+        epochs_run: usize,
+        early_stopped: bool,
+    ) -> anyhow::Result<Summary> {
+        let status = match (self.ending, early_stopped) {
+            (Some(Ending::Abort), _) => Status::Aborted,
+            (Some(Ending::Stop), _) => Status::Stopped,
+            (None, true) => Status::EarlyStopped,
+            (None, false) => Status::Completed,
+        };
+        let mut val = None;
+        let mut test = None;
+        if status != Status::Aborted {
+            // Where it stopped, so `--resume` can continue.
+            self.save_checkpoint("last", em)?;
+            let size = self.config.data.image_size as usize;
+            let classes = self.p.classes.len();
+            let best = match self.best_model.take() {
+                Some(best) => best,
+                None => self.p.model()?.valid(),
+            };
+            val = Some(super::evaluate::evaluate(&best, &self.p.val, size, classes));
+            if !self.p.test.is_empty() {
+                test = Some(super::evaluate::evaluate(&best, &self.p.test, size, classes));
+            }
+        }
+        let summary = Summary {
+            status,
+            best_epoch: self.p.state.best_epoch,
+            epochs_run,
+            steps: self.p.state.step,
+            val,
+            test,
+            images_per_second: self.images_seen as f64 / self.train_seconds.max(1e-9),
+            wall_seconds: started.elapsed().as_secs_f64(),
+            skipped_images: self.skipped,
+            error: None,
+        };
+        em.emit(Event::Finished(Box::new(summary.clone())));
+        Ok(summary)
+    }
+}
+
+/// Sum of loss and count over an epoch's steps.
+#[derive(Debug, Default)]
+pub struct RunningLoss {
+    sum: f64,
+    n: usize,
+    correct: usize,
+}
+
+impl RunningLoss {
+    pub fn add(&mut self, loss: f64, n: usize) {
+        self.sum += loss * n as f64;
+        self.n += n;
+    }
+
+    pub fn add_correct(&mut self, correct: usize) {
+        self.correct += correct;
+    }
+
+    /// Mean loss and accuracy since the last call.
+    pub fn take(&mut self) -> (f64, f64) {
+        let n = self.n.max(1) as f64;
+        let out = (self.sum / n, self.correct as f64 / n);
+        *self = Self::default();
+        out
+    }
+}
+
+/// A freshly built state for the first epoch.
+pub fn initial_state(config: &RunConfig, freeze: FreezeState, base_lr: BTreeMap<String, f64>) -> TrainState {
+    TrainState {
+        step: 0,
+        epoch: 1,
+        batches_done: 0,
+        freeze,
+        base_lr,
+        best_epoch: None,
+        best_metric: None,
+        epochs_without_improvement: 0,
+        seed: config.train.seed,
+    }
+}
