@@ -48,7 +48,7 @@ impl ResNetConfig {
         let layer2 = stage(128, b2, 2);
         let layer3 = stage(256, b3, 2);
         let layer4 = stage(512, b4, 2);
-        ResNet {
+        let mut model = ResNet {
             conv1: conv(3, 64, 7, 2, device),
             bn1: bn(64, device),
             layer1,
@@ -58,8 +58,23 @@ impl ResNetConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             fc: new_head(self.arch, self.num_classes, device),
             arch: self.arch,
-        }
+        };
+        model.walk_tensors(&mut Materialize);
+        model
     }
+}
+
+/// Forces Burn's lazy parameter initialisation now. A clone of a still-lazy parameter
+/// initialises on its own with fresh random numbers, so a model saved (or compared) through
+/// a clone would not be the model that trains.
+struct Materialize;
+
+impl<B: Backend> TensorVisitor<B> for Materialize {
+    fn param<const D: usize>(&mut self, _: &str, param: &mut burn::module::Param<Tensor<B, D>>, _: bool) {
+        let _ = param.val();
+    }
+
+    fn buffer(&mut self, _: &str, _: &mut burn::module::RunningState<Tensor<B, 1>>) {}
 }
 
 /// A freshly initialised classifier, as PyTorch's `nn.Linear` would make it.
@@ -133,13 +148,6 @@ impl<B: Backend> ResNet<B> {
 
     pub fn stages(&self) -> [&Vec<Block<B>>; 4] {
         [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
-    }
-
-    /// Replaces the classifier with a fresh one for `num_classes`.
-    pub fn replace_head(mut self, num_classes: usize) -> Self {
-        let device = self.fc.weight.device();
-        self.fc = new_head(self.arch, num_classes, &device);
-        self
     }
 
     /// Walks every tensor in state-dict order under its torchvision name.

@@ -125,6 +125,8 @@ pub fn prepare<B: AutodiffBackend>(
         // A different stream than the first run's start, but the same one on every resume.
         B::seed(device, seed.wrapping_add(state.step));
         resumed_from = Some(state.step);
+        em.step = state.step;
+        em.epoch = state.epoch;
     }
     let model = state.freeze.apply(model);
 

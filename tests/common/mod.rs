@@ -29,3 +29,55 @@ pub fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
         })
         .fold(0.0, f32::max)
 }
+
+/// A small real data set: the first `per_class` bundled digits of `classes` classes, copied
+/// into `dir` as class folders.
+pub fn tiny_digits(dir: &std::path::Path, classes: usize, per_class: usize) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/digits");
+    for class in 0..classes {
+        let from = src.join(class.to_string());
+        let to = dir.join(class.to_string());
+        std::fs::create_dir_all(&to).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&from).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "png"))
+            .take(per_class)
+        {
+            std::fs::copy(f, to.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    dir.to_path_buf()
+}
+
+/// A config for fast runs on `root`: resnet18 from scratch at 32 px, batch 8, constant LR.
+pub fn tiny_config(root: &std::path::Path, extra: &str) -> String {
+    format!(
+        r#"
+[model]
+arch = "resnet18"
+weights = "none"
+
+[data]
+root = "{}"
+image_size = 32
+resize = 32
+augment = false
+workers = 2
+
+[train]
+epochs = 2
+batch_size = 8
+seed = 7
+optimizer = "sgd"
+lr = 0.01
+head_lr = 0.01
+schedule = "constant"
+freeze = []
+log_every = 1
+{extra}
+"#,
+        root.display()
+    )
+}

@@ -1,0 +1,248 @@
+//! `kiln train --no-tui` as a user runs it: commands on stdin, Ctrl-C, kill -9 and resume,
+//! and the files a run leaves behind.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kiln::runlog::{read_events, read_summary};
+use kiln::train::event::{Event, Status};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(KILN);
+    cmd.args([
+        "train",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/quickstart.toml"),
+        "--no-tui",
+    ])
+    .arg("--runs-dir")
+    .arg(runs)
+    .arg("--set")
+    .arg(format!("data.root=\"{}\"", root.display()))
+    // Shortened: a few real digits, small batches, no backbone download.
+    .args([
+        "--set",
+        "model.weights=\"none\"",
+        "--set",
+        "train.batch_size=8",
+        "--set",
+        "train.log_every=1",
+    ]);
+    for set in extra {
+        cmd.args(["--set", set]);
+    }
+    cmd
+}
+
+fn run_dir(runs: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    dirs.pop().expect("a run directory")
+}
+
+fn wait_for(child: &mut Child, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "kiln exited before the awaited moment"
+        );
+        assert!(start.elapsed() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    let mut child = quickstart(&root, &runs, &["train.epochs=2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    let mut sent = false;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if !sent && line.contains(" step 2 ") {
+            writeln!(stdin, "lr *0.5").unwrap();
+            writeln!(stdin, "unfreeze layer1").unwrap();
+            writeln!(stdin, "frobnicate").unwrap();
+            sent = true;
+        }
+        lines.push(line);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = lines.join("\n");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "escape codes in plain output"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'frobnicate'"));
+
+    let dir = run_dir(&runs);
+    for file in [
+        "config.toml",
+        "classes.txt",
+        "split.csv",
+        "events.jsonl",
+        "metrics.csv",
+        "summary.json",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    assert!(dir.join("checkpoints/last/state.json").is_file());
+    assert!(dir.join("checkpoints/best/model.safetensors").is_file());
+    assert_eq!(std::fs::read_to_string(dir.join("classes.txt")).unwrap(), "0\n1\n2\n");
+
+    let events = read_events(&dir.join("events.jsonl")).unwrap();
+    let commands: Vec<(u64, String)> = events
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Command { command, .. } => Some((r.step, command.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands.iter().all(|(step, _)| *step >= 2));
+    let frozen_after = events.iter().rev().find_map(|r| match &r.event {
+        Event::FreezeChanged { frozen, .. } => Some(frozen.clone()),
+        _ => None,
+    });
+    assert_eq!(frozen_after.unwrap(), ["stem"]);
+
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 3, "header and one row per epoch:\n{metrics}");
+    assert!(metrics.starts_with("epoch,step,train_loss"));
+
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, Status::Completed);
+    let test = summary.test.expect("test metrics");
+    assert_eq!(test.confusion.len(), 3);
+    assert_eq!(test.confusion.iter().flatten().sum::<u64>(), 6);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "status",
+        "best_epoch",
+        "val",
+        "test",
+        "images_per_second",
+        "wall_seconds",
+    ] {
+        assert!(json.get(key).is_some(), "summary.json lacks {key}");
+    }
+    for key in ["accuracy", "loss", "f1_macro", "confusion"] {
+        assert!(json["val"].get(key).is_some(), "summary.json val lacks {key}");
+    }
+}
+
+#[test]
+fn killed_run_resumes_from_its_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    let mut child = quickstart(&root, &runs, &["train.epochs=4"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpointed = || {
+        let Ok(dirs) = std::fs::read_dir(&runs) else {
+            return false;
+        };
+        dirs.flatten().any(|d| {
+            std::fs::read_to_string(d.path().join("events.jsonl")).is_ok_and(|t| t.contains("\"which\":\"last\""))
+        })
+    };
+    wait_for(&mut child, Duration::from_secs(300), checkpointed);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let dir = run_dir(&runs);
+    let before = read_events(&dir.join("events.jsonl")).unwrap();
+    assert!(!before.iter().any(|r| matches!(r.event, Event::Finished(_))));
+    let checkpoint_step = before
+        .iter()
+        .filter(|r| matches!(&r.event, Event::CheckpointSaved { which, .. } if which == "last"))
+        .map(|r| r.step)
+        .next_back()
+        .unwrap();
+
+    let out = Command::new(KILN)
+        .args(["train", "--no-tui", "--resume"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = read_events(&dir.join("events.jsonl")).unwrap();
+    let resumed = events
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::Started(s) if s.resumed_from_step.is_some() => Some(s.resumed_from_step),
+            _ => None,
+        })
+        .flatten();
+    assert_eq!(resumed, Some(checkpoint_step));
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, Status::Completed);
+    assert_eq!(summary.epochs_run, 4);
+}
+
+#[test]
+fn ctrl_c_stops_gracefully_with_a_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    let mut child = quickstart(&root, &runs, &["train.epochs=50"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stepped = || {
+        std::fs::read_dir(&runs).is_ok_and(|mut d| {
+            d.any(|e| {
+                e.is_ok_and(|e| {
+                    std::fs::read_to_string(e.path().join("events.jsonl"))
+                        .is_ok_and(|t| t.contains("\"kind\":\"step\""))
+                })
+            })
+        })
+    };
+    wait_for(&mut child, Duration::from_secs(300), stepped);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = run_dir(&runs);
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, Status::Stopped);
+    assert!(summary.steps < 50 * 3);
+    assert!(dir.join("checkpoints/last/state.json").is_file());
+}
+
+#[test]
+fn a_bad_config_key_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = quickstart(tmp.path(), &tmp.path().join("runs"), &["train.lrr=0.1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("train.lrr") && stderr.contains("train.lr"), "{stderr}");
+}

@@ -1,0 +1,306 @@
+//! The trainer's semantics on a tiny model and real images: freezing, commands, clipping,
+//! early stopping, resume.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::Sender;
+
+use burn::module::{Param, RunningState};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use kiln::backend::CpuTrain;
+use kiln::config::RunConfig;
+use kiln::model::{Arch, BnMode, ResNet, ResNetConfig, TensorVisitor};
+use kiln::runlog::{RunDir, read_events};
+use kiln::train::command::{Command, Source};
+use kiln::train::event::{Event, Record, Status, Summary};
+use kiln::train::freeze::FreezeState;
+use kiln::train::optim::{Optim, step};
+use kiln::train::trainer::{TrainJob, spawn};
+
+#[derive(Default)]
+struct Dump(BTreeMap<String, Vec<f32>>);
+
+impl<B: Backend> TensorVisitor<B> for Dump {
+    fn param<const D: usize>(&mut self, name: &str, p: &mut Param<Tensor<B, D>>, _: bool) {
+        self.0
+            .insert(name.into(), p.val().into_data().convert::<f32>().into_vec().unwrap());
+    }
+    fn buffer(&mut self, name: &str, b: &mut RunningState<Tensor<B, 1>>) {
+        self.0
+            .insert(name.into(), b.value().into_data().convert::<f32>().into_vec().unwrap());
+    }
+}
+
+fn dump<B: Backend>(model: &ResNet<B>) -> BTreeMap<String, Vec<f32>> {
+    let mut d = Dump::default();
+    model.clone().walk_tensors(&mut d);
+    d.0
+}
+
+fn train_config(extra: &str) -> kiln::config::TrainConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::tiny_config(dir.path(), extra);
+    RunConfig::from_toml_str_with_sets::<&str>(&text, "test", &[])
+        .unwrap()
+        .train
+}
+
+#[test]
+fn frozen_parts_stay_bit_identical_while_the_rest_trains() {
+    type B = CpuTrain;
+    let device = Default::default();
+    let model: ResNet<B> = ResNetConfig::new(Arch::ResNet18, 3).init(&device);
+    let mut freeze = FreezeState::new(&model);
+    freeze.set("stem", true).unwrap();
+    freeze.set("layer1", true).unwrap();
+    let mut model = freeze.apply(model);
+    let before = dump(&model);
+    let mut optim = Optim::<B>::new(&train_config("weight_decay = 0.1"));
+    let lrs: BTreeMap<String, f64> = ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+        .iter()
+        .map(|g| (g.to_string(), 0.05))
+        .collect();
+    let x = common::formula::input::<B>([4, 3, 32, 32], &device);
+    for _ in 0..3 {
+        let modes = freeze.bn_modes(false);
+        let logits = model.head(model.features(x.clone(), &modes));
+        let loss = logits.square().mean();
+        let grads = loss.backward();
+        model = step(&mut optim, model, grads, &lrs, 1.0).0;
+    }
+    let after = dump(&model);
+    for (name, values) in &before {
+        let frozen = name.starts_with("conv1") || name.starts_with("bn1") || name.starts_with("layer1.");
+        if frozen {
+            assert_eq!(values, &after[name], "frozen {name} changed");
+        } else if !name.contains("running") {
+            assert_ne!(values, &after[name], "trainable {name} did not change");
+        }
+    }
+    // Training parts update their BatchNorm statistics; frozen ones (checked above) do not.
+    assert_ne!(before["layer2.0.bn1.running_mean"], after["layer2.0.bn1.running_mean"]);
+    assert_eq!(freeze.bn_modes(false).blocks[0], BnMode::Eval);
+}
+
+/// A loss whose gradient for every parameter is 0.1 * formula(name): fixed gradients.
+struct FixedGradLoss<B: AutodiffBackend> {
+    total: Option<Tensor<B, 1>>,
+}
+
+impl<B: AutodiffBackend> TensorVisitor<B> for FixedGradLoss<B> {
+    fn param<const D: usize>(&mut self, name: &str, p: &mut Param<Tensor<B, D>>, transposed: bool) {
+        let mut shape = p.shape().dims::<D>();
+        if transposed {
+            shape.reverse();
+        }
+        let values: Vec<f32> = common::formula::values(name, &shape).iter().map(|v| v * 0.1).collect();
+        let c = Tensor::<B, D>::from_data(TensorData::new(values, shape), &p.device());
+        let c = if transposed { c.transpose() } else { c };
+        let term = (p.val() * c).sum();
+        self.total = Some(match self.total.take() {
+            Some(t) => t + term,
+            None => term,
+        });
+    }
+    fn buffer(&mut self, _: &str, _: &mut RunningState<Tensor<B, 1>>) {}
+}
+
+#[test]
+fn clipping_uses_the_global_norm_like_pytorch() {
+    type B = CpuTrain;
+    let expected: serde_json::Value = serde_json::from_str(include_str!("fixtures/train/clip.json")).unwrap();
+    for (max_norm, key) in [(1.0, "1.0"), (1e6, "1000000.0")] {
+        let mut model: ResNet<B> = ResNetConfig::new(Arch::ResNet18, 3).init(&Default::default());
+        let before = dump(&model);
+        let mut loss = FixedGradLoss::<B> { total: None };
+        model.walk_tensors(&mut loss);
+        let grads = loss.total.unwrap().backward();
+        // Plain SGD at LR 1: each parameter moves by exactly its clipped gradient.
+        let mut optim = Optim::<B>::new(&train_config("momentum = 0.0\nweight_decay = 0.0"));
+        let lrs = ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+            .iter()
+            .map(|g| (g.to_string(), 1.0))
+            .collect();
+        let (model, norm) = step(&mut optim, model, grads, &lrs, max_norm);
+        let torch_norm = expected[key]["total_norm"].as_f64().unwrap();
+        assert!(
+            (norm - torch_norm).abs() / torch_norm < 1e-5,
+            "norm {norm} vs PyTorch {torch_norm}"
+        );
+        let after = dump(&model);
+        for tensor in ["fc.bias", "layer2.0.bn1.weight"] {
+            let want: Vec<f64> = serde_json::from_value(expected[key][tensor].clone()).unwrap();
+            for (i, g) in want.iter().enumerate() {
+                let moved = (before[tensor][i] - after[tensor][i]) as f64;
+                assert!(
+                    (moved - g).abs() < 1e-6,
+                    "{tensor}[{i}]: moved {moved}, PyTorch grad {g}"
+                );
+            }
+        }
+    }
+}
+
+/// Starts a run on a tiny real data set; returns its directory and a command sender.
+fn start(
+    root: &std::path::Path,
+    runs: &std::path::Path,
+    sets: &[&str],
+) -> (RunDir, kiln::train::trainer::TrainerHandle) {
+    let text = common::tiny_config(root, "");
+    let config = RunConfig::from_toml_str_with_sets(&text, "test", sets).unwrap();
+    let dir = RunDir::create(runs, "t").unwrap();
+    std::fs::write(dir.config(), config.to_toml_string()).unwrap();
+    let handle = spawn(TrainJob {
+        config,
+        dir: dir.clone(),
+        resume: false,
+    })
+    .unwrap();
+    (dir, handle)
+}
+
+/// Collects events until the run ends, calling `on_event` for each.
+fn drain(
+    handle: kiln::train::trainer::TrainerHandle,
+    mut on_event: impl FnMut(&Record, &Sender<(Command, Source)>),
+) -> (Vec<Record>, Summary) {
+    let mut out = Vec::new();
+    for record in handle.events.iter() {
+        on_event(&record, &handle.commands);
+        out.push(record);
+    }
+    let summary = handle.thread.join().unwrap().unwrap();
+    (out, summary)
+}
+
+fn steps(records: &[Record]) -> Vec<(u64, BTreeMap<String, f64>)> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Step(s) => Some((r.step, s.lr.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_command_takes_effect_at_the_next_step_and_is_logged_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let (dir, handle) = start(&root, &tmp.path().join("runs"), &[]);
+    let (records, summary) = drain(handle, |r, tx| {
+        if matches!(r.event, Event::Step(_)) && r.step == 2 {
+            tx.send((Command::ScaleLr(0.5), Source::Stdin)).unwrap();
+        }
+    });
+    assert_eq!(summary.status, Status::Completed);
+    let applied = records
+        .iter()
+        .find(|r| {
+            matches!(
+                &r.event,
+                Event::Command {
+                    command: Command::ScaleLr(_),
+                    ..
+                }
+            )
+        })
+        .expect("the command was applied");
+    assert!(applied.step >= 2, "applied before it was sent");
+    for (step, lr) in steps(&records) {
+        let want = if step > applied.step { 0.005 } else { 0.01 };
+        assert!(
+            (lr["layer3"] - want).abs() < 1e-12,
+            "step {step}: lr {} (applied at {})",
+            lr["layer3"],
+            applied.step
+        );
+    }
+    // The log on disk says the same as the stream.
+    assert_eq!(read_events(&dir.events()).unwrap(), records);
+}
+
+#[test]
+fn early_stopping_fires_on_time_and_restores_the_best_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    // No later epoch can beat the first by a whole accuracy point: stop after 1 + patience.
+    let sets = [
+        "train.epochs=6",
+        "train.early_stop_patience=2",
+        "train.early_stop_metric=val_accuracy",
+        "train.early_stop_min_delta=1.0",
+    ];
+    let (_, handle) = start(&root, &tmp.path().join("runs"), &sets);
+    let (records, summary) = drain(handle, |_, _| {});
+    assert_eq!(summary.status, Status::EarlyStopped);
+    assert_eq!(summary.epochs_run, 3);
+    assert_eq!(summary.best_epoch, Some(1));
+    let first = records
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::Epoch(e) if r.epoch == 1 => Some(e.val.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        summary.val.as_ref().unwrap(),
+        &first,
+        "the final evaluation used epoch 1's weights"
+    );
+}
+
+#[test]
+fn resume_after_stop_continues_at_the_same_step_lr_and_freeze_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let sets = [
+        "train.epochs=3",
+        "train.schedule=cosine",
+        "train.min_lr=1e-5",
+        "train.freeze=[\"stem\", \"layer1\"]",
+    ];
+    let (dir, handle) = start(&root, &tmp.path().join("runs"), &sets);
+    let (first, summary) = drain(handle, |r, tx| {
+        if matches!(r.event, Event::Step(_)) && r.step == 3 {
+            tx.send((Command::Unfreeze("layer1".into()), Source::Stdin)).unwrap();
+            tx.send((Command::Stop, Source::Stdin)).unwrap();
+        }
+    });
+    assert_eq!(summary.status, Status::Stopped);
+    let stopped_at = summary.steps;
+
+    let config = RunConfig::load(dir.config()).unwrap();
+    let handle = spawn(TrainJob {
+        config,
+        dir: dir.clone(),
+        resume: true,
+    })
+    .unwrap();
+    let (second, summary) = drain(handle, |_, _| {});
+    assert_eq!(summary.status, Status::Completed);
+    let started = second
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::Started(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(started.resumed_from_step, Some(stopped_at));
+    assert_eq!(started.frozen, ["stem"], "layer1 was unfrozen before the stop");
+    let resumed_steps = steps(&second);
+    assert_eq!(resumed_steps[0].0, stopped_at + 1, "resume continues the step count");
+    // An uninterrupted run with the same unfreeze would use the same LR at that step: the
+    // schedule position is restored, not restarted.
+    let last_before = steps(&first).last().unwrap().1["layer3"];
+    let first_after = resumed_steps[0].1["layer3"];
+    assert!(
+        first_after <= last_before && first_after > 1e-5,
+        "lr jumped: {last_before} -> {first_after}"
+    );
+    let all = read_events(&dir.events()).unwrap();
+    assert_eq!(all.len(), first.len() + second.len(), "resume appends to the same log");
+}
