@@ -54,6 +54,9 @@ pub enum Command {
         /// Side of the centre crop fed to the model.
         #[arg(long, default_value_t = 224)]
         image_size: usize,
+        /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
+        #[arg(long)]
+        resize: Option<u32>,
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             top,
             json,
             image_size,
+            resize,
             images,
         } => ok(commands::predict::run(commands::predict::Options {
             arch: model,
@@ -136,6 +140,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             top,
             json,
             image_size,
+            resize,
             images,
         })),
         Command::Export {

@@ -9,5 +9,6 @@ pub mod headless;
 pub mod model;
 pub mod predict;
 pub mod runlog;
+pub mod suggest;
 pub mod train;
 pub mod weights;

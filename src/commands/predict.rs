@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::backend::Cpu;
-use crate::data::{TransformConfig, eval_crop, load_rgb, write_normalized};
+use crate::data::{TransformConfig, eval_tensor_rgb, load_rgb};
 use crate::model::Arch;
 use crate::predict::predict;
 use crate::weights::{WeightsSpec, open_model};
@@ -16,6 +16,7 @@ pub struct Options {
     pub top: usize,
     pub json: bool,
     pub image_size: usize,
+    pub resize: Option<u32>,
     pub images: Vec<PathBuf>,
 }
 
@@ -30,6 +31,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let names = class_names(opts.classes.as_ref(), model.num_classes())?;
     let transform = TransformConfig {
         image_size: opts.image_size as u32,
+        resize: opts.resize,
         ..TransformConfig::default()
     };
     transform.validate().context("invalid --image-size")?;
@@ -37,10 +39,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     for chunk in opts.images.chunks(CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len() * transform.tensor_len());
         for image in chunk {
-            let rgb = load_rgb(image)?;
-            let mut data = vec![0.0; transform.tensor_len()];
-            write_normalized(&eval_crop(&rgb, &transform), &transform, &mut data);
-            batch.extend(data);
+            batch.extend(eval_tensor_rgb(&load_rgb(image)?, &transform));
         }
         for (image, prediction) in chunk.iter().zip(predict(&model, batch, chunk.len(), opts.image_size)) {
             if opts.json {

@@ -24,6 +24,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::suggest::{closest, edit_distance};
+
 /// Who asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,25 +215,9 @@ fn closest_verb(word: &str) -> Option<&'static str> {
         "stop",
         "abort",
     ];
-    VERBS
-        .into_iter()
-        .map(|v| (distance(word, v), v))
-        .filter(|(d, v)| *d <= 2 && *d < v.len())
-        .min()
-        .map(|(_, v)| v)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    // A verb the word would have to be rewritten into entirely is no hint ("ab" is 2 edits from "lr").
+    let plausible = VERBS.into_iter().filter(|v| edit_distance(word, v) < v.len());
+    closest(word, plausible, 2)
 }
 
 impl fmt::Display for Command {

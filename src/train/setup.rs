@@ -57,6 +57,7 @@ pub fn prepare<B: AutodiffBackend>(
     em: &mut Emitter,
 ) -> anyhow::Result<Prepared<B>> {
     let config = &job.config;
+    check_supported(config)?;
     let root = &config.data.root;
     let split = if job.resume && job.dir.split().is_file() {
         // Exactly the images the run started with, whatever changed in the folder since.
@@ -195,4 +196,29 @@ fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
         .into_iter()
         .map(|g| (g.to_string(), config.train.base_lr_for(g)))
         .collect()
+}
+
+/// Settings the config accepts but this build cannot honour yet: refuse them rather than
+/// train differently from what the user asked.
+fn check_supported(config: &crate::config::RunConfig) -> anyhow::Result<()> {
+    use crate::config::{Device, Precision};
+    if let Device::Cuda(_) = config.train.device {
+        anyhow::bail!(
+            "train.device = \"{}\": kiln's trainer runs on the CPU for now; use train.device = \"cpu\" (or \"auto\")",
+            config.train.device
+        );
+    }
+    if config.train.precision != Precision::F32 {
+        anyhow::bail!(
+            "train.precision = \"{}\" is for CUDA; on the CPU kiln trains in f32: use train.precision = \"f32\"",
+            config.train.precision
+        );
+    }
+    if let Some(csv) = &config.data.multi_label_csv {
+        anyhow::bail!(
+            "data.multi_label_csv = {}: multi-label training is not implemented yet; remove the key to train single-label",
+            csv.display()
+        );
+    }
+    Ok(())
 }
