@@ -96,6 +96,9 @@ pub enum Command {
         /// Where to write the .safetensors file.
         #[arg(long)]
         out: PathBuf,
+        /// Leave out the classifier (fc): a backbone for fine-tuning on other classes.
+        #[arg(long)]
+        backbone_only: bool,
     },
 }
 
@@ -149,6 +152,14 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             num_classes,
             dtype,
             out,
-        } => ok(commands::export::run(model, &weights, num_classes, dtype, &out)),
+            backbone_only,
+        } => ok(commands::export::run(
+            model,
+            &weights,
+            num_classes,
+            dtype,
+            &out,
+            backbone_only,
+        )),
     }
 }

@@ -105,6 +105,15 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     assert!(dir.join("checkpoints/last/state.json").is_file());
     assert!(dir.join("checkpoints/best/model.safetensors").is_file());
     assert_eq!(std::fs::read_to_string(dir.join("classes.txt")).unwrap(), "0\n1\n2\n");
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        config.starts_with("# resolved by kiln ") && config.contains("(burn 0.21.0)"),
+        "{config}"
+    );
+    assert!(
+        config.contains("root = ") && config.contains("seed = 42"),
+        "the resolved values are saved"
+    );
 
     let events = read_events(&dir.join("events.jsonl")).unwrap();
     let commands: Vec<(u64, String)> = events

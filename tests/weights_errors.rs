@@ -7,7 +7,7 @@ use std::path::Path;
 use common::{fixture, formula};
 use kiln::backend::Cpu;
 use kiln::model::{Arch, ResNet, ResNetConfig};
-use kiln::weights::{SaveDtype, WeightError, WeightFile, load_weights, save_safetensors};
+use kiln::weights::{SaveDtype, WeightError, WeightFile, load_weights, save_safetensors, save_safetensors_where};
 
 fn fresh(arch: Arch, classes: usize) -> ResNet<Cpu> {
     ResNetConfig::new(arch, classes).init(&Default::default())
@@ -36,6 +36,20 @@ fn other_class_count_resets_the_head_and_says_so() {
     assert!(why.contains("10 classes") && why.contains('3'), "{why}");
     assert_eq!(model.num_classes(), 3);
     // The backbone still came from the file: every tensor but fc's two.
+    assert_eq!(report.loaded, 122 - 20 - 2);
+}
+
+#[test]
+fn a_backbone_without_classifier_gets_a_fresh_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backbone.safetensors");
+    let trained = formula::fill(fresh(Arch::ResNet18, 10));
+    save_safetensors_where(&trained, &path, SaveDtype::F32, |n| !n.starts_with("fc.")).unwrap();
+    let file = WeightFile::open(&path).unwrap();
+    assert!(file.get("fc.weight").is_none() && file.get("layer4.1.bn2.weight").is_some());
+    let (model, report) = load_weights(fresh(Arch::ResNet18, 4), &file).unwrap();
+    assert!(report.head_reset.unwrap().contains("no classifier"));
+    assert_eq!(model.num_classes(), 4);
     assert_eq!(report.loaded, 122 - 20 - 2);
 }
 

@@ -7,6 +7,9 @@ use crate::runlog::RunDir;
 use crate::train::event::Status;
 use crate::train::trainer::{TrainJob, spawn};
 
+/// The Burn release kiln is built against (pinned in Cargo.toml).
+const BURN_VERSION: &str = "0.21.0";
+
 pub struct Options {
     pub config: Option<PathBuf>,
     pub resume: Option<PathBuf>,
@@ -33,8 +36,15 @@ pub fn run(opts: Options) -> anyhow::Result<std::process::ExitCode> {
         (Some(_), Some(_)) => anyhow::bail!("give either a CONFIG or --resume RUN_DIR, not both"),
         (None, None) => anyhow::bail!("give a CONFIG file (e.g. configs/quickstart.toml) or --resume RUN_DIR"),
     };
-    // Saved before the first step, so even a run killed during setup says what it was.
-    std::fs::write(dir.config(), config.to_toml_string())
+    // Saved before the first step, so even a run killed during setup says what it was. The
+    // versions go in comments: they describe the run, they are not settings.
+    let header = format!(
+        "# resolved by kiln {} (burn {}); seed {}\n",
+        env!("CARGO_PKG_VERSION"),
+        BURN_VERSION,
+        config.train.seed
+    );
+    std::fs::write(dir.config(), header + &config.to_toml_string())
         .with_context(|| format!("cannot write {}", dir.config().display()))?;
     // The dashboard comes with the TUI issue; until then every run prints plain lines.
     let _ = opts.no_tui;

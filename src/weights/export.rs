@@ -34,8 +34,21 @@ impl std::str::FromStr for SaveDtype {
 /// `torchvision.models.resnetN(num_classes=K).load_state_dict(safetensors.torch.load_file(path))`
 /// accepts it (BatchNorm's `num_batches_tracked` included, as PyTorch's strict loading wants).
 pub fn save_safetensors<B: Backend>(model: &ResNet<B>, path: &Path, dtype: SaveDtype) -> Result<(), WeightError> {
+    save_safetensors_where(model, path, dtype, |_| true)
+}
+
+/// Like [`save_safetensors`], keeping only the tensors whose names `keep` accepts (e.g. a
+/// backbone without its classifier, so whoever loads it gets a fresh head).
+pub fn save_safetensors_where<B: Backend>(
+    model: &ResNet<B>,
+    path: &Path,
+    dtype: SaveDtype,
+    keep: impl Fn(&str) -> bool,
+) -> Result<(), WeightError> {
     let mut collector = Collector::default();
     model.clone().walk_tensors(&mut collector);
+    collector.tensors.retain(|name, _| keep(name));
+    collector.counters.retain(|name| keep(name));
     let encoded: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)> = collector
         .tensors
         .into_iter()

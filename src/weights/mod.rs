@@ -10,7 +10,7 @@ mod load;
 mod pretrained;
 
 pub use error::{Mismatch, Unexpected, WeightError};
-pub use export::{SaveDtype, save_safetensors};
+pub use export::{SaveDtype, save_safetensors, save_safetensors_where};
 pub use file::{FileFormat, StoredTensor, WeightFile};
 pub use guess::guess_arch;
 pub use load::{LoadReport, load_weights};
