@@ -62,7 +62,7 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
     let runs = tmp.path().join("runs");
-    let mut child = quickstart(&root, &runs, &["train.epochs=2"])
+    let mut child = quickstart(&root, &runs, &["train.epochs=2", "train.freeze=[\"stem\", \"layer1\"]"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
