@@ -37,6 +37,23 @@ pub struct TrainState {
     pub seed: u64,
 }
 
+impl TrainState {
+    /// A fresh state for the first epoch.
+    pub fn initial(seed: u64, freeze: FreezeState, base_lr: BTreeMap<String, f64>) -> Self {
+        Self {
+            step: 0,
+            epoch: 1,
+            batches_done: 0,
+            freeze,
+            base_lr,
+            best_epoch: None,
+            best_metric: None,
+            epochs_without_improvement: 0,
+            seed,
+        }
+    }
+}
+
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::<FullPrecisionSettings>::new()
 }

@@ -3,6 +3,8 @@
 pub mod checkpoint;
 pub mod command;
 pub mod control;
+pub mod emitter;
+pub mod epoch_stats;
 pub mod evaluate;
 pub mod event;
 pub mod freeze;

@@ -7,12 +7,14 @@ use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::checkpoint::{self, TrainState};
+use super::emitter::Emitter;
+use super::epoch_stats::RunningLoss;
 use super::event::{Event, GroupInfo, Started};
 use super::freeze::FreezeState;
 use super::loss::LossFn;
 use super::optim::Optim;
 use super::schedule::Schedule;
-use super::trainer::{Emitter, RunningLoss, TrainJob, initial_state};
+use super::trainer::TrainJob;
 use crate::data::{Loader, LoaderConfig, Mode, Scan, Split, Transform, scan_dataset};
 use crate::model::{GroupKind, ResNet, ResNetConfig};
 use crate::weights::{WeightFile, load_weights};
@@ -112,7 +114,7 @@ pub fn prepare<B: AutodiffBackend>(
         freeze.set(name, true)?;
     }
     let base_lr = base_lrs(config);
-    let mut state = initial_state(config, freeze, base_lr);
+    let mut state = TrainState::initial(config.train.seed, freeze, base_lr);
     let mut optim = Optim::new(&config.train);
 
     let mut resumed_from = None;

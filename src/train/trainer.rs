@@ -3,17 +3,17 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::checkpoint::{self, TrainState};
+use super::checkpoint;
 use super::command::{Command, Source};
+use super::emitter::Emitter;
 use super::event::{EpochInfo, Event, Record, Status, StepInfo, Summary};
-use super::freeze::FreezeState;
 use super::optim;
 use super::setup::{self, Prepared};
 use crate::config::RunConfig;
@@ -46,40 +46,6 @@ pub fn spawn(job: TrainJob) -> anyhow::Result<TrainerHandle> {
         events: ev_rx,
         thread,
     })
-}
-
-/// Writes each event to the run log first, then hands it on.
-pub struct Emitter {
-    log: RunLog,
-    tx: Sender<Record>,
-    pub step: u64,
-    pub epoch: usize,
-}
-
-impl Emitter {
-    pub fn emit(&mut self, event: Event) {
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        let record = Record {
-            time,
-            step: self.step,
-            epoch: self.epoch,
-            event,
-        };
-        if let Err(e) = self.log.write(&record) {
-            // The run log is the record of truth; say so loudly but keep training.
-            let _ = self.tx.send(Record {
-                event: Event::Warning {
-                    message: format!("cannot write the run log: {e:#}"),
-                },
-                ..record.clone()
-            });
-        }
-        // A consumer that went away (closed dashboard) must not stop training.
-        let _ = self.tx.send(record);
-    }
 }
 
 fn run<B: AutodiffBackend>(
@@ -444,47 +410,5 @@ impl<B: AutodiffBackend> Loop<B> {
         };
         em.emit(Event::Finished(Box::new(summary.clone())));
         Ok(summary)
-    }
-}
-
-/// Sum of loss and count over an epoch's steps.
-#[derive(Debug, Default)]
-pub struct RunningLoss {
-    sum: f64,
-    n: usize,
-    correct: usize,
-}
-
-impl RunningLoss {
-    pub fn add(&mut self, loss: f64, n: usize) {
-        self.sum += loss * n as f64;
-        self.n += n;
-    }
-
-    pub fn add_correct(&mut self, correct: usize) {
-        self.correct += correct;
-    }
-
-    /// Mean loss and accuracy since the last call.
-    pub fn take(&mut self) -> (f64, f64) {
-        let n = self.n.max(1) as f64;
-        let out = (self.sum / n, self.correct as f64 / n);
-        *self = Self::default();
-        out
-    }
-}
-
-/// A freshly built state for the first epoch.
-pub fn initial_state(config: &RunConfig, freeze: FreezeState, base_lr: BTreeMap<String, f64>) -> TrainState {
-    TrainState {
-        step: 0,
-        epoch: 1,
-        batches_done: 0,
-        freeze,
-        base_lr,
-        best_epoch: None,
-        best_metric: None,
-        epochs_without_improvement: 0,
-        seed: config.train.seed,
     }
 }
