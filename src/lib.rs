@@ -2,7 +2,7 @@
 
 pub mod backend;
 pub mod cli;
-mod commands;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod headless;

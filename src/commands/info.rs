@@ -1,7 +1,24 @@
 use crate::backend::Cpu;
 use crate::model::{Arch, GroupKind, ResNetConfig};
 
-pub fn run(arch: Arch, num_classes: usize, blocks: bool) -> anyhow::Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    pub model: Arch,
+    /// Class count of the head.
+    #[arg(long, default_value_t = 1000)]
+    pub num_classes: usize,
+    /// List every block inside the stages.
+    #[arg(long)]
+    pub blocks: bool,
+}
+
+pub fn run(opts: Options) -> anyhow::Result<()> {
+    let Options {
+        model: arch,
+        num_classes,
+        blocks,
+    } = opts;
     let model = ResNetConfig::new(arch, num_classes).init::<Cpu>(&Default::default());
     let kind = match arch.block_kind() {
         crate::model::BlockKind::Basic => "basic blocks",

@@ -8,15 +8,33 @@ use crate::model::Arch;
 use crate::predict::predict;
 use crate::weights::{WeightsSpec, open_model};
 
+#[derive(Debug, clap::Args)]
 pub struct Options {
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    #[arg(long = "model", value_name = "MODEL")]
     pub arch: Arch,
+    /// A .pth or .safetensors file, or "imagenet".
+    #[arg(long)]
     pub weights: WeightsSpec,
+    /// Class count of the head (default: the one in the weights file).
+    #[arg(long)]
     pub num_classes: Option<usize>,
+    /// A file with one class name per line, in class-index order (a run's classes.txt).
+    #[arg(long)]
     pub classes: Option<PathBuf>,
+    /// How many top classes to show.
+    #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Print one JSON object per image with its logits and probabilities.
+    #[arg(long)]
     pub json: bool,
+    /// Side of the centre crop fed to the model.
+    #[arg(long, default_value_t = 224)]
     pub image_size: usize,
+    /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
+    #[arg(long)]
     pub resize: Option<u32>,
+    #[arg(required = true)]
     pub images: Vec<PathBuf>,
 }
 

@@ -10,12 +10,24 @@ use crate::train::trainer::{TrainJob, spawn};
 /// The Burn release kiln is built against (pinned in Cargo.toml).
 const BURN_VERSION: &str = "0.21.0";
 
+#[derive(Debug, clap::Args)]
 pub struct Options {
+    /// A TOML run config, e.g. configs/quickstart.toml.
     pub config: Option<PathBuf>,
+    /// Continue the run in RUN_DIR from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// Override a config key with a TOML value: --set train.lr=3e-4 --set train.freeze=[]
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Where run directories are created.
+    #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Run name (default: the config file's name).
+    #[arg(long)]
     pub name: Option<String>,
+    /// Plain line output instead of the dashboard.
+    #[arg(long)]
     pub no_tui: bool,
 }
 
