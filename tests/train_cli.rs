@@ -255,3 +255,23 @@ fn a_bad_config_key_is_named() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("train.lrr") && stderr.contains("train.lr"), "{stderr}");
 }
+
+#[test]
+fn settings_the_cpu_trainer_cannot_honour_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 2, 5);
+    for (set, key) in [
+        ("train.precision=\"bf16\"", "train.precision"),
+        ("train.device=\"cuda:0\"", "train.device"),
+    ] {
+        let runs = tmp.path().join(key);
+        let out = quickstart(&root, &runs, &[set]).stdin(Stdio::null()).output().unwrap();
+        assert!(!out.status.success(), "{set} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(key), "{stderr}");
+        // The failed run is still on record.
+        let summary = read_summary(&run_dir(&runs).join("summary.json")).unwrap();
+        assert_eq!(summary.status, Status::Failed);
+        assert!(summary.error.unwrap().contains(key));
+    }
+}
