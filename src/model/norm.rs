@@ -26,8 +26,7 @@ pub fn batch_norm<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) 
         }
         BnMode::Train => {
             let count = n * h * w;
-            // Reduce the contiguous H*W axis first: reducing over dims 0, 2, 3 one by one
-            // walked strided memory and took a fifth of a training step.
+            // Reduce the contiguous H*W axis first, then the batch.
             let per_channel = |t: Tensor<B, 4>| t.reshape([n, c, h * w]).mean_dim(2).mean_dim(0).reshape([1, c, 1, 1]);
             let mean = per_channel(x.clone());
             let centred = x - mean.clone();

@@ -14,6 +14,7 @@ use super::checkpoint;
 use super::command::{Command, Source};
 use super::emitter::Emitter;
 use super::event::{EpochInfo, Event, Record, Status, StepInfo, Summary};
+use super::metrics::EvalMetrics;
 use super::optim;
 use super::setup::{self, Prepared};
 use crate::config::RunConfig;
@@ -100,7 +101,8 @@ struct Loop<B: AutodiffBackend> {
     device: B::Device,
     paused: bool,
     ending: Option<Ending>,
-    best_model: Option<crate::model::ResNet<B::InnerBackend>>,
+    /// The best weights so far and, when this process measured them, their validation metrics.
+    best: Option<(crate::model::ResNet<B::InnerBackend>, Option<EvalMetrics>)>,
     images_seen: u64,
     train_seconds: f64,
     skipped: usize,
@@ -116,7 +118,7 @@ impl<B: AutodiffBackend> Loop<B> {
             device,
             paused: false,
             ending: None,
-            best_model: None,
+            best: None,
             images_seen: 0,
             train_seconds: 0.0,
             skipped: 0,
@@ -307,7 +309,8 @@ impl<B: AutodiffBackend> Loop<B> {
         let epoch_started = self.p.epoch_started;
         let size = self.config.data.image_size as usize;
         let classes = self.p.classes.len();
-        let val = super::evaluate::evaluate(&self.p.model()?.valid(), &self.p.val, size, classes);
+        let current = self.p.model()?.valid();
+        let val = super::evaluate::evaluate(&current, &self.p.val, size, classes);
         let metric = self.config.train.early_stop_metric.value(&val);
         let improved = match self.p.state.best_metric {
             None => true,
@@ -323,7 +326,7 @@ impl<B: AutodiffBackend> Loop<B> {
             self.p.state.best_metric = Some(metric);
             self.p.state.best_epoch = Some(epoch);
             self.p.state.epochs_without_improvement = 0;
-            self.best_model = Some(self.p.model()?.valid());
+            self.best = Some((current, Some(val.clone())));
         } else {
             self.p.state.epochs_without_improvement += 1;
         }
@@ -357,8 +360,6 @@ impl<B: AutodiffBackend> Loop<B> {
         if ck_every > 0 && epoch.is_multiple_of(ck_every) && epoch < epochs {
             self.save_checkpoint("last", em)?;
         }
-        // Keep `epoch` pointing at the epoch just finished until the loop moves on.
-        self.p.state.epoch = epoch + 1;
         Ok(improved)
     }
 
@@ -387,11 +388,16 @@ impl<B: AutodiffBackend> Loop<B> {
             self.save_checkpoint("last", em)?;
             let size = self.config.data.image_size as usize;
             let classes = self.p.classes.len();
-            let best = match self.best_model.take() {
+            let (best, best_val) = match self.best.take() {
                 Some(best) => best,
-                None => self.p.model()?.valid(),
+                None => (self.p.model()?.valid(), None),
             };
-            val = Some(super::evaluate::evaluate(&best, &self.p.val, size, classes));
+            // The best epoch's validation was measured when it ended; only recompute it when
+            // this process did not see that epoch.
+            val = Some(match best_val {
+                Some(v) => v,
+                None => super::evaluate::evaluate(&best, &self.p.val, size, classes),
+            });
             if !self.p.test.is_empty() {
                 test = Some(super::evaluate::evaluate(&best, &self.p.test, size, classes));
             }
