@@ -304,3 +304,45 @@ fn resume_after_stop_continues_at_the_same_step_lr_and_freeze_state() {
     let all = read_events(&dir.events()).unwrap();
     assert_eq!(all.len(), first.len() + second.len(), "resume appends to the same log");
 }
+
+#[test]
+fn a_resumed_run_still_restores_the_best_epoch_from_before_the_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    // Only epoch 1 can be best: no later epoch gains a whole accuracy point.
+    let sets = [
+        "train.epochs=3",
+        "train.early_stop_metric=val_accuracy",
+        "train.early_stop_min_delta=1.0",
+    ];
+    let (dir, handle) = start(&root, &tmp.path().join("runs"), &sets);
+    let (first, summary) = drain(handle, |r, tx| {
+        if matches!(r.event, Event::Step(_)) && r.step == 4 {
+            tx.send((Command::Stop, Source::Stdin)).unwrap();
+        }
+    });
+    assert_eq!(summary.status, Status::Stopped);
+    let epoch1_val = first
+        .iter()
+        .find_map(|r| match &r.event {
+            Event::Epoch(e) if r.epoch == 1 => Some(e.val.clone()),
+            _ => None,
+        })
+        .unwrap();
+
+    let config = RunConfig::load(dir.config()).unwrap();
+    let handle = spawn(TrainJob {
+        config,
+        dir: dir.clone(),
+        resume: true,
+    })
+    .unwrap();
+    let (_, summary) = drain(handle, |_, _| {});
+    assert_eq!(summary.status, Status::Completed);
+    assert_eq!(summary.best_epoch, Some(1));
+    assert_eq!(
+        summary.val.unwrap(),
+        epoch1_val,
+        "the final evaluation used epoch 1's weights"
+    );
+}

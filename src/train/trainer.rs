@@ -126,6 +126,7 @@ impl<B: AutodiffBackend> Loop<B> {
     }
 
     fn run(mut self, em: &mut Emitter, started: Instant) -> anyhow::Result<Summary> {
+        self.reload_best()?;
         let epochs = self.config.train.epochs as usize;
         em.step = self.p.state.step;
         let first_epoch = self.p.state.epoch;
@@ -153,6 +154,19 @@ impl<B: AutodiffBackend> Loop<B> {
             }
         }
         self.finish(em, started, finished_epochs, early_stopped)
+    }
+
+    /// A resumed run's best epoch lies before this process: take its weights from
+    /// `checkpoints/best`, so they are still the ones restored at the end.
+    fn reload_best(&mut self) -> anyhow::Result<()> {
+        if self.p.state.best_epoch.is_none() {
+            return Ok(());
+        }
+        if let Some(dir) = checkpoint::find(&self.dir.checkpoint("best")) {
+            let model = checkpoint::load_model(&dir, self.p.model()?.clone(), &self.device)?;
+            self.best = Some((model.valid(), None));
+        }
+        Ok(())
     }
 
     /// The learning rate of each group now: its base times the schedule's factor.
