@@ -1,21 +1,13 @@
 use std::path::PathBuf;
 
-use crate::backend::Cpu;
+use crate::commands::ModelArgs;
 use crate::commands::info::thousands;
-use crate::model::Arch;
-use crate::weights::{SaveDtype, WeightsSpec, open_model, save_safetensors_where};
+use crate::weights::{SaveDtype, save_safetensors_where};
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
-    #[arg(long = "model", value_name = "MODEL")]
-    pub arch: Arch,
-    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
-    #[arg(long)]
-    pub weights: WeightsSpec,
-    /// Class count of the head (default: the one in the weights file, else 1000).
-    #[arg(long)]
-    pub num_classes: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: SaveDtype,
@@ -29,14 +21,13 @@ pub struct Options {
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let Options {
-        arch,
-        weights,
-        num_classes,
+        model: args,
         dtype,
         out,
         backbone_only,
     } = opts;
-    let (model, report) = open_model::<Cpu>(arch, num_classes, &weights, &Default::default())?;
+    let arch = args.arch;
+    let (model, report) = args.open()?;
     if let Some(why) = report.head_reset {
         eprintln!("note: {why}");
     }

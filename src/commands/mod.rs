@@ -4,3 +4,28 @@ pub mod export;
 pub mod info;
 pub mod predict;
 pub mod train;
+
+use crate::backend::Cpu;
+use crate::model::{Arch, ResNet};
+use crate::weights::{LoadReport, WeightsSpec, open_model};
+
+/// Which model and weights a command works on (`predict`, `export`).
+#[derive(Debug, clap::Args)]
+pub struct ModelArgs {
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    #[arg(long = "model", value_name = "MODEL")]
+    pub arch: Arch,
+    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
+    #[arg(long)]
+    pub weights: WeightsSpec,
+    /// Class count of the head (default: the one in the weights file, else 1000).
+    #[arg(long)]
+    pub num_classes: Option<usize>,
+}
+
+impl ModelArgs {
+    /// The model on the CPU, for inference or export (no dropout).
+    pub fn open(&self) -> Result<(ResNet<Cpu>, LoadReport), crate::weights::WeightError> {
+        open_model::<Cpu>(self.arch, self.num_classes, 0.0, &self.weights, &Default::default())
+    }
+}

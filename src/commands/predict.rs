@@ -2,23 +2,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::backend::Cpu;
+use crate::commands::ModelArgs;
 use crate::data::{TransformConfig, eval_tensor_rgb, load_rgb};
-use crate::model::Arch;
 use crate::predict::predict;
-use crate::weights::{WeightsSpec, open_model};
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
-    #[arg(long = "model", value_name = "MODEL")]
-    pub arch: Arch,
-    /// A .pth or .safetensors file, or "imagenet".
-    #[arg(long)]
-    pub weights: WeightsSpec,
-    /// Class count of the head (default: the one in the weights file).
-    #[arg(long)]
-    pub num_classes: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// A file with one class name per line, in class-index order (a run's classes.txt).
     #[arg(long)]
     pub classes: Option<PathBuf>,
@@ -42,7 +33,7 @@ pub struct Options {
 const CHUNK: usize = 16;
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let (model, report) = open_model::<Cpu>(opts.arch, opts.num_classes, &opts.weights, &Default::default())?;
+    let (model, report) = opts.model.open()?;
     if let Some(why) = report.head_reset {
         eprintln!("warning: {why}; its predictions are untrained");
     }

@@ -16,8 +16,8 @@ use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
 use crate::data::{Loader, LoaderConfig, Mode, Scan, Split, Transform, scan_dataset};
-use crate::model::{GroupKind, ResNet, ResNetConfig};
-use crate::weights::{WeightFile, load_weights};
+use crate::model::{GroupKind, ResNet};
+use crate::weights::open_model;
 
 /// The trainer's belongings, ready to run.
 pub struct Prepared<B: AutodiffBackend> {
@@ -97,16 +97,17 @@ pub fn prepare<B: AutodiffBackend>(
     let test = loader(split.test.clone(), Mode::Eval, false)?;
 
     B::seed(device, seed);
-    let model_config = ResNetConfig::new(config.model.arch, classes.len()).with_dropout(config.model.dropout);
-    let mut model = model_config.init::<B>(device);
-    if let Some(path) = config.model.weights.resolve(config.model.arch)? {
-        let (loaded, report) = load_weights(model, &WeightFile::open(&path)?)?;
-        model = loaded;
-        if let Some(why) = report.head_reset {
-            em.emit(Event::Warning {
-                message: format!("{}: {why}", path.display()),
-            });
-        }
+    let (mut model, report) = open_model::<B>(
+        config.model.arch,
+        Some(classes.len()),
+        config.model.dropout,
+        &config.model.weights,
+        device,
+    )?;
+    if let Some(why) = report.head_reset {
+        em.emit(Event::Warning {
+            message: format!("{}: {why}", config.model.weights),
+        });
     }
 
     let mut freeze = FreezeState::new(&model);

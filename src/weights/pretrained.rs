@@ -54,15 +54,16 @@ impl WeightsSpec {
     }
 }
 
-/// Builds `arch` from `spec`, with `num_classes` classes or, when not given, as many as the
-/// weight file's classifier has (1000 for random initialisation).
+/// Builds `arch` (with `dropout` before `fc`) from `spec`, with `num_classes` classes or, when
+/// not given, as many as the weight file's classifier has (1000 for random initialisation).
 pub fn open_model<B: Backend>(
     arch: Arch,
     num_classes: Option<usize>,
+    dropout: f64,
     spec: &WeightsSpec,
     device: &B::Device,
 ) -> Result<(ResNet<B>, LoadReport), WeightError> {
-    let mut config = ResNetConfig::new(arch, num_classes.unwrap_or(1000));
+    let mut config = ResNetConfig::new(arch, num_classes.unwrap_or(1000)).with_dropout(dropout);
     match spec.resolve(arch)? {
         None => Ok((config.init(device), LoadReport::default())),
         Some(path) => {
