@@ -148,23 +148,21 @@ fn transform_error(message: &str) -> ConfigError {
 }
 
 fn positive(key: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            key,
-            format!("must be a finite number > 0, got {v}"),
-        ))
-    }
+    finite_and(key, v, v > 0.0, "> 0")
 }
 
 fn non_negative(key: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v >= 0.0 {
+    finite_and(key, v, v >= 0.0, ">= 0")
+}
+
+/// `v` must be finite and satisfy `ok` (described by `bound`).
+fn finite_and(key: &str, v: f64, ok: bool, bound: &str) -> Result<(), ConfigError> {
+    if v.is_finite() && ok {
         Ok(())
     } else {
         Err(ConfigError::invalid(
             key,
-            format!("must be a finite number >= 0, got {v}"),
+            format!("must be a finite number {bound}, got {v}"),
         ))
     }
 }
