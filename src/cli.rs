@@ -37,3 +37,35 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Export(opts) => ok(commands::export::run(opts)),
     }
 }
+
+/// An error and its causes on one line. kiln's own messages often quote their cause already
+/// (`cannot read X: No such file`), so a cause whose text is already said is not repeated.
+pub fn describe(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn causes_already_quoted_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let quoted = anyhow::Error::new(io).context("cannot read a.toml: No such file");
+        assert_eq!(describe(&quoted), "cannot read a.toml: No such file");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let plain = anyhow::Error::new(io).context("cannot open runs/x");
+        assert_eq!(describe(&plain), "cannot open runs/x: No such file");
+    }
+}

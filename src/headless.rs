@@ -181,12 +181,16 @@ fn source_name(source: Source) -> &'static str {
 }
 
 fn finished_line(s: &Summary) -> String {
+    if s.status == crate::train::event::Status::Failed {
+        // The error itself is the command's own last word (stderr); don't say it twice.
+        return format!("finished: Failed after {} steps", s.steps);
+    }
     let pct = |m: &Option<crate::train::metrics::EvalMetrics>| {
         m.as_ref()
             .map(|m| format!("{:.2}% (f1 {:.3})", m.accuracy * 100.0, m.f1_macro))
             .unwrap_or_else(|| "-".into())
     };
-    let mut line = format!(
+    format!(
         "finished: {:?} after {} epochs, {} steps; best epoch {}; val {}; test {}; {:.1} img/s; {:.1} s",
         s.status,
         s.epochs_run,
@@ -196,9 +200,5 @@ fn finished_line(s: &Summary) -> String {
         pct(&s.test),
         s.images_per_second,
         s.wall_seconds
-    );
-    if let Some(err) = &s.error {
-        line.push_str(&format!("\nerror: {err}"));
-    }
-    line
+    )
 }

@@ -5,7 +5,7 @@ fn main() -> std::process::ExitCode {
     match kiln::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", kiln::cli::describe(&err));
             std::process::ExitCode::FAILURE
         }
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// What went wrong with a config, where, and (in the message) what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {}: {source}", path.display())]
+    #[error("cannot read config {}: {source}; check the path (kiln's own configs are in configs/)", path.display())]
     Io {
         path: PathBuf,
         #[source]
