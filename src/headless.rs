@@ -163,8 +163,6 @@ impl Printer {
                 thousands(*trainable_params)
             ),
             Event::CheckpointSaved { which, path } => format!("[step {}] checkpoint {which}: {path}", r.step),
-            Event::Paused => format!("[step {}] paused; 'resume' continues", r.step),
-            Event::Resumed => format!("[step {}] resumed", r.step),
             Event::Warning { message } => format!("warning: {message}"),
             Event::Finished(s) => finished_line(s),
         })

@@ -9,8 +9,8 @@ use super::command::Command;
 pub enum Effect {
     /// Learning rates changed; the text says from what to what.
     Lr(String),
-    /// The freeze map changed: re-mark parameters.
-    Freeze,
+    /// The freeze map changed: re-mark parameters. The text says what changed.
+    Freeze(String),
     Pause,
     Resume,
     Checkpoint,
@@ -22,8 +22,8 @@ impl Effect {
     pub fn describe(&self) -> String {
         match self {
             Effect::Lr(detail) => detail.clone(),
-            Effect::Freeze => "freeze map changed".into(),
-            Effect::Pause => "paused".into(),
+            Effect::Freeze(detail) => detail.clone(),
+            Effect::Pause => "paused; 'resume' continues".into(),
             Effect::Resume => "resumed".into(),
             Effect::Checkpoint => "checkpoint requested".into(),
             Effect::Stop => "stopping: checkpoint, restore best, evaluate".into(),
@@ -89,7 +89,10 @@ pub fn apply(command: &Command, state: &mut TrainState) -> Result<Effect, String
         Command::Freeze(name) | Command::Unfreeze(name) => {
             let freeze = matches!(command, Command::Freeze(_));
             match state.freeze.set(name, freeze) {
-                Ok(true) => Ok(Effect::Freeze),
+                Ok(true) => Ok(Effect::Freeze(format!(
+                    "{name} {}",
+                    if freeze { "frozen" } else { "training" }
+                ))),
                 Ok(false) => Err(format!(
                     "{name} is already {}",
                     if freeze { "frozen" } else { "training" }
@@ -98,7 +101,7 @@ pub fn apply(command: &Command, state: &mut TrainState) -> Result<Effect, String
             }
         }
         Command::UnfreezeNext => match state.freeze.unfreeze_next() {
-            Some(_) => Ok(Effect::Freeze),
+            Some(stage) => Ok(Effect::Freeze(format!("{stage} training"))),
             None => Err("nothing is frozen".into()),
         },
         Command::Pause => Ok(Effect::Pause),

@@ -49,8 +49,6 @@ pub enum Event {
         which: String,
         path: String,
     },
-    Paused,
-    Resumed,
     Warning {
         message: String,
     },

@@ -276,7 +276,7 @@ impl<B: AutodiffBackend> Loop<B> {
             Ok(effect) => {
                 use super::control::Effect;
                 match &effect {
-                    Effect::Freeze => {
+                    Effect::Freeze(_) => {
                         let model = self.p.model.take().context("the trainer lost its model")?;
                         self.p.model = Some(self.p.state.freeze.apply(model));
                     }
@@ -292,12 +292,10 @@ impl<B: AutodiffBackend> Loop<B> {
                     detail: effect.describe(),
                 });
                 match effect {
-                    Effect::Freeze => em.emit(Event::FreezeChanged {
+                    Effect::Freeze(_) => em.emit(Event::FreezeChanged {
                         frozen: self.p.state.freeze.frozen_names(),
                         trainable_params: self.p.trainable_params(),
                     }),
-                    Effect::Pause => em.emit(Event::Paused),
-                    Effect::Resume => em.emit(Event::Resumed),
                     Effect::Checkpoint => self.save_checkpoint("last", em)?,
                     _ => {}
                 }
