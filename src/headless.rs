@@ -1,7 +1,7 @@
 //! `--no-tui`: plain lines on stdout (no escape codes, no carriage returns), commands from
 //! stdin, Ctrl-C or SIGTERM for a graceful stop and a second Ctrl-C to abort.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -16,9 +16,13 @@ pub fn run(handle: TrainerHandle, log_every: u64) -> anyhow::Result<Summary> {
     spawn_stdin_reader(handle.commands.clone());
     install_signal_handler(handle.commands.clone())?;
     let mut printer = Printer::new(log_every);
+    let mut out = Some(std::io::stdout());
     for record in handle.events.iter() {
-        if let Some(line) = printer.line(&record) {
-            println!("{line}");
+        if let (Some(line), Some(stdout)) = (printer.line(&record), out.as_mut()) {
+            // A reader that went away (`kiln train ... | head`) stops the printing, not the run.
+            if writeln!(stdout, "{line}").is_err() {
+                out = None;
+            }
         }
     }
     match handle.thread.join() {
@@ -70,6 +74,8 @@ pub struct Printer {
     log_every: u64,
     epochs: usize,
     steps_per_epoch: usize,
+    /// The latest hardware reading, printed with each epoch.
+    hardware: Option<String>,
 }
 
 impl Printer {
@@ -78,6 +84,7 @@ impl Printer {
             log_every: log_every.max(1),
             epochs: 0,
             steps_per_epoch: 0,
+            hardware: None,
         }
     }
 
@@ -124,7 +131,7 @@ impl Printer {
                 )
             }
             Event::Epoch(e) => format!(
-                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% top5 {:.1}% f1 {:.3}{}",
+                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% top5 {:.1}% f1 {:.3}{}{}",
                 r.epoch,
                 self.epochs,
                 e.seconds,
@@ -134,7 +141,11 @@ impl Printer {
                 e.val.accuracy * 100.0,
                 e.val.top5 * 100.0,
                 e.val.f1_macro,
-                if e.best { " (best)" } else { "" }
+                if e.best { " (best)" } else { "" },
+                self.hardware
+                    .as_ref()
+                    .map(|h| format!("\n  hardware: {h}"))
+                    .unwrap_or_default()
             ),
             Event::Command {
                 command,
@@ -164,6 +175,10 @@ impl Printer {
             ),
             Event::CheckpointSaved { which, path } => format!("[step {}] checkpoint {which}: {path}", r.step),
             Event::Warning { message } => format!("warning: {message}"),
+            Event::Telemetry(sample) => {
+                self.hardware = Some(sample.brief());
+                return None;
+            }
             Event::Finished(s) => finished_line(s),
         })
     }

@@ -346,3 +346,47 @@ fn a_resumed_run_still_restores_the_best_epoch_from_before_the_resume() {
         "the final evaluation used epoch 1's weights"
     );
 }
+
+/// (epoch, loss, data wait) of every step.
+fn step_losses(records: &[Record]) -> Vec<(usize, f64, f64)> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Step(s) => Some((r.epoch, s.loss, s.data_wait_ms)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn cached_backbone_features_train_the_head_exactly_as_the_images_do_until_an_unfreeze_drops_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let run = |cache: bool| {
+        let sets = [
+            "train.freeze=[\"stem\",\"layer1\",\"layer2\",\"layer3\",\"layer4\"]".to_string(),
+            "train.epochs=4".to_string(),
+            // layer4 unfreezes after epoch 2: from then on the backbone's output changes.
+            "train.unfreeze_every=2".to_string(),
+            format!("train.cache_features={cache}"),
+        ];
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let (_, handle) = start(&root, &tmp.path().join(format!("runs-{cache}")), &sets);
+        let (records, summary) = drain(handle, |_, _| {});
+        assert_eq!(summary.status, Status::Completed);
+        step_losses(&records)
+    };
+    let cached = run(true);
+    let plain = run(false);
+    assert_eq!(cached.len(), plain.len());
+    for ((epoch, a, _), (_, b, _)) in cached.iter().zip(&plain) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "epoch {epoch}: loss {a} cached vs {b}"
+        );
+    }
+    // Epoch 2 came from the cache (no images loaded); epochs 3 and 4 from images again.
+    let waits = |e: usize| cached.iter().filter(|s| s.0 == e).map(|s| s.2).collect::<Vec<_>>();
+    assert!(waits(2).iter().all(|&w| w == 0.0), "{:?}", waits(2));
+    assert!(waits(1).iter().chain(&waits(3)).any(|&w| w > 0.0), "{cached:?}");
+}

@@ -61,6 +61,9 @@ pub struct TrainConfig {
     /// BatchNorm inside frozen groups: `"fixed"` keeps running statistics (eval mode),
     /// `"train"` keeps updating them.
     pub frozen_bn: FrozenBn,
+    /// While only the head trains and `data.augment` is off, compute the backbone's features
+    /// once and train later epochs from them (up to 2 GiB); an unfreeze drops them.
+    pub cache_features: bool,
     /// Epochs without improvement before stopping; 0 = off.
     pub early_stop_patience: u32,
     pub early_stop_metric: EarlyStopMetric,
@@ -102,6 +105,7 @@ impl Default for TrainConfig {
             freeze: default_freeze(ModelConfig::default().arch),
             unfreeze_every: 0,
             frozen_bn: FrozenBn::Fixed,
+            cache_features: true,
             early_stop_patience: 0,
             early_stop_metric: EarlyStopMetric::ValLoss,
             early_stop_min_delta: 0.0,

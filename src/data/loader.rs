@@ -139,15 +139,18 @@ impl Loader {
         order
     }
 
-    /// Starts the workers for one epoch. Dropping the iterator early stops them.
-    pub fn epoch(&self, epoch: u64) -> EpochIter {
-        let order = self.epoch_order(epoch);
-        let batches: Vec<Vec<usize>> = order
+    /// The sample indices of each batch of `epoch`, in order.
+    pub fn epoch_batches(&self, epoch: u64) -> Vec<Vec<usize>> {
+        self.epoch_order(epoch)
             .chunks(self.cfg.batch_size)
             .filter(|c| !self.cfg.drop_last || c.len() == self.cfg.batch_size)
             .map(<[usize]>::to_vec)
-            .collect();
-        let batches = Arc::new(batches);
+            .collect()
+    }
+
+    /// Starts the workers for one epoch. Dropping the iterator early stops them.
+    pub fn epoch(&self, epoch: u64) -> EpochIter {
+        let batches = Arc::new(self.epoch_batches(epoch));
         let (job_tx, job_rx) = channel::<usize>();
         let (res_tx, res_rx) = channel::<Batch>();
         let job_rx = Arc::new(Mutex::new(job_rx));

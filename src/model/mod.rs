@@ -2,6 +2,7 @@
 
 mod arch;
 mod block;
+mod fold;
 mod groups;
 mod named;
 mod norm;
@@ -9,6 +10,7 @@ mod resnet;
 
 pub use arch::{Arch, BlockKind, UnknownArch};
 pub use block::Block;
+pub use fold::FoldedPrefix;
 pub use groups::groups_of;
 pub use groups::{Group, GroupKind};
 pub use named::TensorVisitor;

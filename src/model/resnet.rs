@@ -134,8 +134,15 @@ impl<B: Backend> ResNet<B> {
     /// BatchNorm in the mode `modes` gives it.
     pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
         let x = relu(batch_norm(&self.bn1, self.conv1.forward(images), modes.stem));
-        let mut x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
-        for (i, block) in self.stages().into_iter().flatten().enumerate() {
+        let x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
+        self.features_after(x, 0, modes)
+    }
+
+    /// Pooled features from the activations before block `start` (counted over all stages),
+    /// e.g. the output of a [`FoldedPrefix`](super::FoldedPrefix) of `start` blocks.
+    pub fn features_after(&self, x: Tensor<B, 4>, start: usize, modes: &BnModes) -> Tensor<B, 2> {
+        let mut x = x;
+        for (i, block) in self.stages().into_iter().flatten().enumerate().skip(start) {
             x = block.forward(x, modes.block(i));
         }
         let [n, c, _, _] = x.dims();

@@ -52,6 +52,8 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// A hardware reading (GPU, or CPU/RAM without one), from the sampler thread.
+    Telemetry(Box<crate::telemetry::Sample>),
     Finished(Box<Summary>),
 }
 

@@ -134,6 +134,23 @@ impl FreezeState {
         }
     }
 
+    /// The frozen prefix that can run folded and without autodiff: the number of leading
+    /// blocks frozen after a frozen stem, or `None` when the stem trains or frozen BatchNorm
+    /// layers train (their statistics change, so they cannot be folded).
+    pub fn foldable_prefix(&self, train_frozen_bn: bool) -> Option<usize> {
+        if train_frozen_bn || !self.frozen.first().copied().unwrap_or(false) {
+            return None;
+        }
+        let blocks = self
+            .units
+            .iter()
+            .zip(&self.frozen)
+            .skip(1)
+            .take_while(|(u, f)| u.starts_with("layer") && **f)
+            .count();
+        Some(blocks)
+    }
+
     /// Marks each parameter as needing a gradient or not, so frozen parts record no autodiff
     /// graph and get no gradient, no weight decay and no update.
     pub fn apply<B: Backend>(&self, mut model: ResNet<B>) -> ResNet<B> {
@@ -169,6 +186,22 @@ mod tests {
 
     fn state() -> FreezeState {
         FreezeState::new(&ResNetConfig::new(Arch::ResNet18, 3).init::<Cpu>(&Default::default()))
+    }
+
+    #[test]
+    fn the_foldable_prefix_is_the_frozen_stem_and_the_frozen_blocks_right_after_it() {
+        let mut s = state();
+        assert_eq!(s.foldable_prefix(false), None);
+        s.set("stem", true).unwrap();
+        assert_eq!(s.foldable_prefix(false), Some(0));
+        s.set("layer1", true).unwrap();
+        s.set("layer2.0", true).unwrap();
+        s.set("layer3", true).unwrap();
+        // layer2.1 trains, so layer3 runs in the graph even though it is frozen.
+        assert_eq!(s.foldable_prefix(false), Some(3));
+        assert_eq!(s.foldable_prefix(true), None);
+        s.set("stem", false).unwrap();
+        assert_eq!(s.foldable_prefix(false), None);
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl<B: AutodiffBackend> Prepared<B> {
 pub fn prepare<B: AutodiffBackend>(
     job: &TrainJob,
     device: &B::Device,
+    device_label: &str,
     em: &mut Emitter,
 ) -> anyhow::Result<Prepared<B>> {
     let config = &job.config;
@@ -170,7 +171,7 @@ pub fn prepare<B: AutodiffBackend>(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         model: config.model.arch.to_string(),
-        device: "cpu (flex)".into(),
+        device: device_label.to_string(),
         data_root: root.display().to_string(),
         classes: prepared.classes.clone(),
         groups,
@@ -202,21 +203,8 @@ fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
 }
 
 /// Settings the config accepts but this build cannot honour yet: refuse them rather than
-/// train differently from what the user asked.
+/// train differently from what the user asked. (Device and precision: `crate::device`.)
 fn check_supported(config: &crate::config::RunConfig) -> anyhow::Result<()> {
-    use crate::config::{Device, Precision};
-    if let Device::Cuda(_) = config.train.device {
-        anyhow::bail!(
-            "train.device = \"{}\": kiln's trainer runs on the CPU for now; use train.device = \"cpu\" (or \"auto\")",
-            config.train.device
-        );
-    }
-    if config.train.precision != Precision::F32 {
-        anyhow::bail!(
-            "train.precision = \"{}\" is for CUDA; on the CPU kiln trains in f32: use train.precision = \"f32\"",
-            config.train.precision
-        );
-    }
     if let Some(csv) = &config.data.multi_label_csv {
         anyhow::bail!(
             "data.multi_label_csv = {}: multi-label training is not implemented yet; remove the key to train single-label",

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use burn::module::AutodiffModule;
@@ -14,11 +14,19 @@ use super::checkpoint;
 use super::command::{Command, Source};
 use super::emitter::Emitter;
 use super::event::{EpochInfo, Event, Record, Status, StepInfo, Summary};
+use super::feature_cache::FeatureCache;
 use super::metrics::EvalMetrics;
-use super::optim;
 use super::setup::{self, Prepared};
+use super::step::{StepInput, StepSettings, train_step};
 use crate::config::RunConfig;
+use crate::model::FoldedPrefix;
 use crate::runlog::{RunDir, RunLog};
+use crate::telemetry::{GpuProbe, Sampler};
+
+mod cache;
+
+/// How often the hardware is sampled (the dashboard's hardware panel wants 1–2 Hz).
+const TELEMETRY_INTERVAL: Duration = Duration::from_millis(1000);
 
 /// What the caller keeps: a way in (commands) and a way out (events).
 pub struct TrainerHandle {
@@ -34,13 +42,13 @@ pub struct TrainJob {
     pub resume: bool,
 }
 
-/// Starts training on its own thread, on the CPU backend.
+/// Starts training on its own thread, on the device and precision the config names.
 pub fn spawn(job: TrainJob) -> anyhow::Result<TrainerHandle> {
     let (cmd_tx, cmd_rx) = mpsc::channel();
     let (ev_tx, ev_rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("kiln-trainer".into())
-        .spawn(move || run::<crate::backend::CpuTrain>(job, cmd_rx, ev_tx, Default::default()))
+        .spawn(move || run(job, cmd_rx, ev_tx))
         .context("cannot start the trainer thread")?;
     Ok(TrainerHandle {
         commands: cmd_tx,
@@ -49,22 +57,21 @@ pub fn spawn(job: TrainJob) -> anyhow::Result<TrainerHandle> {
     })
 }
 
-fn run<B: AutodiffBackend>(
-    job: TrainJob,
-    commands: Receiver<(Command, Source)>,
-    events: Sender<Record>,
-    device: B::Device,
-) -> anyhow::Result<Summary> {
+fn run(job: TrainJob, commands: Receiver<(Command, Source)>, events: Sender<Record>) -> anyhow::Result<Summary> {
     let log = RunLog::open(&job.dir)?;
-    let mut emitter = Emitter {
-        log,
-        tx: events,
-        step: 0,
-        epoch: 0,
-    };
+    let mut emitter = Emitter::new(log, events);
+    // Lives as long as the run; dropped (and joined) before the event channel closes.
+    let _sampler = Sampler::start(GpuProbe::new(), TELEMETRY_INTERVAL, emitter.telemetry_sink())
+        .context("cannot start the telemetry thread")?;
     let started = Instant::now();
-    let result = setup::prepare::<B>(&job, &device, &mut emitter)
-        .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started));
+    let precision = job.config.train.precision;
+    let result = crate::device::select(job.config.train.device, precision).and_then(|selected| {
+        let label = format!("{selected} {precision}");
+        crate::with_backend!(selected, precision, |device: B| {
+            setup::prepare::<B>(&job, &device, &label, &mut emitter)
+                .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started))
+        })
+    });
     match result {
         Ok(summary) => Ok(summary),
         Err(err) => {
@@ -106,11 +113,17 @@ struct Loop<B: AutodiffBackend> {
     images_seen: u64,
     train_seconds: f64,
     skipped: usize,
+    /// The frozen prefix with BatchNorm folded in; rebuilt whenever the freeze map changes.
+    prefix: Option<FoldedPrefix<B::InnerBackend>>,
+    /// Backbone features per training image, while only the head trains (see `cache.rs`).
+    features: Option<FeatureCache>,
+    /// Counts the caches made, so an epoch knows it filled the one still in use.
+    cache_generation: u64,
 }
 
 impl<B: AutodiffBackend> Loop<B> {
     fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
-        Self {
+        let mut new = Self {
             config: job.config,
             dir: job.dir,
             p,
@@ -122,7 +135,27 @@ impl<B: AutodiffBackend> Loop<B> {
             images_seen: 0,
             train_seconds: 0.0,
             skipped: 0,
-        }
+            prefix: None,
+            features: None,
+            cache_generation: 0,
+        };
+        new.refold();
+        new
+    }
+
+    /// Folds the frozen prefix as the freeze map now stands (or drops it), and keeps the
+    /// feature cache only while the prefix is the whole backbone.
+    fn refold(&mut self) {
+        let blocks = self
+            .p
+            .state
+            .freeze
+            .foldable_prefix(self.config.train.frozen_bn_trains());
+        self.prefix = match (blocks, &self.p.model) {
+            (Some(blocks), Some(model)) => Some(FoldedPrefix::new(&model.valid(), blocks)),
+            _ => None,
+        };
+        self.update_cache();
     }
 
     fn run(mut self, em: &mut Emitter, started: Instant) -> anyhow::Result<Summary> {
@@ -182,12 +215,19 @@ impl<B: AutodiffBackend> Loop<B> {
     }
 
     fn train_epoch(&mut self, em: &mut Emitter) -> anyhow::Result<()> {
+        if self.features.as_ref().is_some_and(FeatureCache::is_complete) && self.train_from_cache(em)? {
+            return Ok(());
+        }
+        self.train_from_loader(em)
+    }
+
+    fn train_from_loader(&mut self, em: &mut Emitter) -> anyhow::Result<()> {
         let size = self.config.data.image_size as usize;
         let skip = self.p.state.batches_done;
-        let epoch_seed = self.p.state.epoch as u64;
-        let modes_train_bn = self.config.train.frozen_bn_trains();
+        // The cache is complete only if this epoch, whole, went into the same cache.
+        let filling = (skip == 0).then_some(self.cache_generation);
         let mut last = Instant::now();
-        for batch in self.p.train.epoch(epoch_seed).skip(skip) {
+        for batch in self.p.train.epoch(self.p.state.epoch as u64).skip(skip) {
             self.poll_commands(em)?;
             if self.ending.is_some() {
                 return Ok(());
@@ -200,48 +240,62 @@ impl<B: AutodiffBackend> Loop<B> {
             }
             let n = batch.labels.len();
             if n == 0 {
+                // Every image of the batch was unreadable: nothing to learn, but the batch is done.
+                self.p.state.batches_done += 1;
                 continue;
             }
-            let lr = self.current_lr();
-            let x = Tensor::<B, 4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &self.device);
-            let targets: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
-            let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &self.device);
-            let modes = self.p.state.freeze.bn_modes(modes_train_bn);
-            let model = self.p.model.take().context("the trainer lost its model")?;
-            let logits = model.head(model.features(x, &modes));
-            let correct = logits
-                .clone()
-                .argmax(1)
-                .reshape([n])
-                .equal(targets.clone())
-                .int()
-                .sum()
-                .into_scalar()
-                .elem::<i64>();
-            let loss = self.p.loss.compute(logits, targets);
-            let loss_value = loss.clone().into_scalar().elem::<f64>();
-            let grads = loss.backward();
-            let (model, grad_norm) =
-                optim::step(&mut self.p.optim, model, grads, &lr, self.config.train.clip_grad_norm);
-            self.p.model = Some(model);
-            self.p.epoch_loss.add_correct(correct as usize);
-            self.p.state.step += 1;
-            self.p.state.batches_done += 1;
-            em.step = self.p.state.step;
-            let step_s = last.elapsed().as_secs_f64();
-            last = Instant::now();
-            self.images_seen += n as u64;
-            self.train_seconds += step_s;
-            self.p.epoch_loss.add(loss_value, n);
-            em.emit(Event::Step(StepInfo {
-                loss: loss_value,
-                lr,
-                grad_norm,
-                images_per_second: n as f64 / step_s.max(1e-9),
-                data_wait_ms: batch.wait.as_secs_f64() * 1000.0,
-                step_ms: step_s * 1000.0,
-            }));
+            let images = Tensor::<B, 4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &self.device);
+            let input = self.fill_cache(images, &batch.indices);
+            self.take_step(em, input, &batch.labels, batch.wait, &mut last)?;
         }
+        if filling == Some(self.cache_generation)
+            && let Some(cache) = &mut self.features
+        {
+            cache.mark_complete();
+        }
+        Ok(())
+    }
+
+    /// One optimizer step on one batch, with its bookkeeping and its `Step` event.
+    fn take_step(
+        &mut self,
+        em: &mut Emitter,
+        input: StepInput<B>,
+        labels: &[usize],
+        wait: Duration,
+        last: &mut Instant,
+    ) -> anyhow::Result<()> {
+        let n = labels.len();
+        let lr = self.current_lr();
+        let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &self.device);
+        let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
+        let model = self.p.model.take().context("the trainer lost its model")?;
+        let settings = StepSettings {
+            modes: &modes,
+            lr: &lr,
+            clip: self.config.train.clip_grad_norm,
+            prefix: self.prefix.as_ref(),
+        };
+        let (model, result) = train_step(model, &mut self.p.optim, &self.p.loss, input, targets, &settings);
+        self.p.model = Some(model);
+        self.p.epoch_loss.add_correct(result.correct);
+        self.p.state.step += 1;
+        self.p.state.batches_done += 1;
+        em.step = self.p.state.step;
+        let step_s = last.elapsed().as_secs_f64();
+        *last = Instant::now();
+        self.images_seen += n as u64;
+        self.train_seconds += step_s;
+        self.p.epoch_loss.add(result.loss, n);
+        em.emit(Event::Step(StepInfo {
+            loss: result.loss,
+            lr,
+            grad_norm: result.grad_norm,
+            images_per_second: n as f64 / step_s.max(1e-9),
+            data_wait_ms: wait.as_secs_f64() * 1000.0,
+            step_ms: step_s * 1000.0,
+        }));
         Ok(())
     }
 
@@ -279,6 +333,7 @@ impl<B: AutodiffBackend> Loop<B> {
                     Effect::Freeze(_) => {
                         let model = self.p.model.take().context("the trainer lost its model")?;
                         self.p.model = Some(self.p.state.freeze.apply(model));
+                        self.refold();
                     }
                     Effect::Pause => self.paused = true,
                     Effect::Resume => self.paused = false,
