@@ -26,6 +26,14 @@ pub enum Command {
     Predict(commands::predict::Options),
     /// Write a model's weights as a torchvision-named .safetensors file that PyTorch loads.
     Export(commands::export::Options),
+    /// List the runs in a directory: model, data, status, best validation accuracy, epochs.
+    Runs(commands::runs::Options),
+    /// Replay a run's dashboard from its events (following a run that is still going).
+    Show(commands::show::Options),
+    /// Overlay several runs' curves by epoch.
+    Compare(commands::compare::Options),
+    /// Measure training or inference images/s on synthetic inputs.
+    Bench(commands::bench::Options),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
@@ -35,6 +43,10 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Info(opts) => ok(commands::info::run(opts)),
         Command::Predict(opts) => ok(commands::predict::run(opts)),
         Command::Export(opts) => ok(commands::export::run(opts)),
+        Command::Runs(opts) => ok(commands::runs::run(opts)),
+        Command::Show(opts) => ok(commands::show::run(opts)),
+        Command::Compare(opts) => ok(commands::compare::run(opts)),
+        Command::Bench(opts) => ok(commands::bench::run(opts)),
     }
 }
 

@@ -1,14 +1,18 @@
 //! kiln: fine-tune pretrained ResNet image classifiers from the terminal.
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod headless;
 pub mod model;
 pub mod predict;
 pub mod runlog;
 pub mod suggest;
+pub mod telemetry;
 pub mod train;
+pub mod tui;
 pub mod weights;

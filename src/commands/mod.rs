@@ -1,9 +1,15 @@
 //! One file per subcommand: argument handling and printing, over the library's logic.
 
+pub mod bench;
+pub mod compare;
 pub mod export;
 pub mod info;
 pub mod predict;
+pub mod runs;
+pub mod show;
 pub mod train;
+
+use std::io::Write;
 
 use crate::backend::Cpu;
 use crate::model::{Arch, ResNet};
@@ -27,5 +33,13 @@ impl ModelArgs {
     /// The model on the CPU, for inference or export (no dropout).
     pub fn open(&self) -> Result<(ResNet<Cpu>, LoadReport), crate::weights::WeightError> {
         open_model::<Cpu>(self.arch, self.num_classes, 0.0, &self.weights, &Default::default())
+    }
+}
+
+/// Writes `text` to stdout; a reader that stopped early (`kiln show RUN | head`) is no error.
+pub fn print_all(text: &str) -> std::io::Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }

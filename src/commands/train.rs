@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -6,6 +7,7 @@ use crate::config::RunConfig;
 use crate::runlog::RunDir;
 use crate::train::event::Status;
 use crate::train::trainer::{TrainJob, spawn};
+use crate::weights::WeightsSpec;
 
 /// The Burn release kiln is built against (pinned in Cargo.toml).
 const BURN_VERSION: &str = "0.21.0";
@@ -26,13 +28,19 @@ pub struct Options {
     /// Run name (default: the config file's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// auto, cpu, cuda or cuda:N (sets train.device).
+    #[arg(long)]
+    pub device: Option<crate::config::Device>,
     /// Plain line output instead of the dashboard.
     #[arg(long)]
     pub no_tui: bool,
 }
 
 /// Runs training; the process exit status says how it ended.
-pub fn run(opts: Options) -> anyhow::Result<std::process::ExitCode> {
+pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
+    if let Some(device) = opts.device {
+        opts.sets.push(format!("train.device=\"{device}\""));
+    }
     let (config, dir, resume) = match (&opts.resume, &opts.config) {
         (Some(dir), None) => {
             let dir = RunDir::open(dir)?;
@@ -58,14 +66,22 @@ pub fn run(opts: Options) -> anyhow::Result<std::process::ExitCode> {
     );
     std::fs::write(dir.config(), header + &config.to_toml_string())
         .with_context(|| format!("cannot write {}", dir.config().display()))?;
-    // The dashboard comes with the TUI issue; until then every run prints plain lines.
-    let _ = opts.no_tui;
+    // The dashboard needs a terminal to draw on; piped or redirected output gets plain lines.
+    let dashboard = !opts.no_tui && std::io::stdout().is_terminal();
+    if dashboard && config.model.weights == WeightsSpec::ImageNet {
+        // A first download prints progress, which must happen before the dashboard takes the screen.
+        config.model.weights.resolve(config.model.arch)?;
+    }
     let handle = spawn(TrainJob {
         config: config.clone(),
         dir,
         resume,
     })?;
-    let summary = crate::headless::run(handle, config.train.log_every)?;
+    let summary = if dashboard {
+        crate::tui::train(handle, config.train.log_every)?
+    } else {
+        crate::headless::run(handle, config.train.log_every)?
+    };
     Ok(match summary.status {
         Status::Completed | Status::EarlyStopped | Status::Stopped => std::process::ExitCode::SUCCESS,
         Status::Aborted => std::process::ExitCode::from(130),
