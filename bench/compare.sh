@@ -23,8 +23,11 @@ if ! "$VENV/bin/python" -c 'import torch, torchvision' 2>/dev/null; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q torch torchvision
 fi
-cargo build --release --quiet
-KILN=${CARGO_TARGET_DIR:-target}/release/kiln
+# KILN=path/to/kiln uses a binary already built (a `--features cuda` build runs the same CPU code).
+if [ -z "${KILN:-}" ]; then
+    cargo build --release --quiet
+    KILN=${CARGO_TARGET_DIR:-target}/release/kiln
+fi
 
 mkdir -p "$OUT"
 : > "$OUT/kiln.jsonl"

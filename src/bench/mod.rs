@@ -102,11 +102,13 @@ fn run_on<B: AutodiffBackend>(spec: &Spec, device: &B::Device) -> Report {
         t.elapsed().as_secs_f64()
     };
     if spec.mode == Mode::Eval {
+        // Inference as kiln runs it (validation, test, predict): BatchNorm folded.
         let model = model.valid();
+        let folded = model.folded();
         let images = images.inner();
         for i in 0..spec.warmup + spec.steps {
             let secs = time(&mut || {
-                let _ = model.forward(images.clone()).argmax(1).into_data();
+                let _ = model.forward_folded(&folded, images.clone()).argmax(1).into_data();
             });
             record(i, secs, &mut step_seconds);
             memory.sample();

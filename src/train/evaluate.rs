@@ -12,6 +12,7 @@ use crate::model::ResNet;
 pub fn evaluate<B: Backend>(model: &ResNet<B>, loader: &Loader, size: usize, classes: usize) -> EvalMetrics {
     let device = model.fc.weight.device();
     let mut acc = EvalAccumulator::new(classes);
+    let folded = model.folded();
     for batch in loader.epoch(0) {
         let n = batch.labels.len();
         if n == 0 {
@@ -20,7 +21,7 @@ pub fn evaluate<B: Backend>(model: &ResNet<B>, loader: &Loader, size: usize, cla
         let x = Tensor::<B, 4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &device);
         let targets: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
         let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &device);
-        let logits = model.forward(x);
+        let logits = model.forward_folded(&folded, x);
         let loss = cross_entropy(logits.clone(), targets, None, 0.0);
         let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
         let logits = logits
