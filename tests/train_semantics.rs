@@ -362,8 +362,14 @@ fn step_losses(records: &[Record]) -> Vec<(usize, f64, f64)> {
 fn cached_backbone_features_train_the_head_exactly_as_the_images_do_until_an_unfreeze_drops_them() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    // Both runs start from the same weights file: random init draws from a generator that
+    // tests running beside this one share.
+    let weights = tmp.path().join("start.safetensors");
+    let model = ResNetConfig::new(Arch::ResNet18, 3).init::<CpuTrain>(&Default::default());
+    kiln::weights::save_safetensors(&model, &weights, kiln::weights::SaveDtype::F32).unwrap();
     let run = |cache: bool| {
         let sets = [
+            format!("model.weights={:?}", weights.display().to_string()),
             "train.freeze=[\"stem\",\"layer1\",\"layer2\",\"layer3\",\"layer4\"]".to_string(),
             "train.epochs=4".to_string(),
             // layer4 unfreezes after epoch 2: from then on the backbone's output changes.
