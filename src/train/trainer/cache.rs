@@ -15,16 +15,23 @@ use crate::train::step::{StepInput, backbone_features};
 const CACHE_LIMIT_BYTES: usize = 2 << 30;
 
 impl<B: AutodiffBackend> Loop<B> {
-    /// Keeps a cache exactly while the folded prefix is the whole backbone and the training
-    /// images are the same every epoch; any unfreeze in the backbone drops it.
+    /// Keeps caches exactly while the folded prefix is the whole backbone (the training one
+    /// only while its images are the same every epoch); any unfreeze in the backbone drops them.
     pub(super) fn update_cache(&mut self) {
         let Some(model) = &self.p.model else { return };
         let total_blocks: usize = model.stages().iter().map(|s| s.len()).sum();
         let whole_backbone = self.prefix.as_ref().is_some_and(|p| p.blocks() == total_blocks);
-        if !whole_backbone || self.config.data.augment || !self.config.train.cache_features {
+        let dim = model.fc.weight.dims()[0];
+        let keep = whole_backbone && self.config.train.cache_features;
+        if !keep {
+            self.val_features = None;
+        } else if self.val_features.is_none() {
+            // Validation images are never augmented.
+            self.val_features = FeatureCache::new(self.p.val.len(), dim, CACHE_LIMIT_BYTES);
+        }
+        if !keep || self.config.data.augment {
             self.features = None;
         } else if self.features.is_none() {
-            let dim = model.fc.weight.dims()[0];
             self.features = FeatureCache::new(self.p.train.len(), dim, CACHE_LIMIT_BYTES);
             self.cache_generation += 1;
         }

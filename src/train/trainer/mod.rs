@@ -117,6 +117,8 @@ struct Loop<B: AutodiffBackend> {
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
     /// Backbone features per training image, while only the head trains (see `cache.rs`).
     features: Option<FeatureCache>,
+    /// The same for the validation images (never augmented), kept under the same rule.
+    val_features: Option<FeatureCache>,
     /// Counts the caches made, so an epoch knows it filled the one still in use.
     cache_generation: u64,
 }
@@ -137,6 +139,7 @@ impl<B: AutodiffBackend> Loop<B> {
             skipped: 0,
             prefix: None,
             features: None,
+            val_features: None,
             cache_generation: 0,
         };
         new.refold();
@@ -377,7 +380,10 @@ impl<B: AutodiffBackend> Loop<B> {
         let size = self.config.data.image_size as usize;
         let classes = self.p.classes.len();
         let current = self.p.model()?.valid();
-        let val = super::evaluate::evaluate(&current, &self.p.val, size, classes);
+        let val = match &mut self.val_features {
+            Some(cache) => super::evaluate::evaluate_cached(&current, &self.p.val, size, classes, cache),
+            None => super::evaluate::evaluate(&current, &self.p.val, size, classes),
+        };
         let metric = self.config.train.early_stop_metric.value(&val);
         let improved = match self.p.state.best_metric {
             None => true,
