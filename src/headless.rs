@@ -152,14 +152,10 @@ impl Printer {
                 source,
                 detail,
             } => {
-                format!("[step {}] {command} ({}): {detail}", r.step, source_name(*source))
+                format!("[step {}] {command} ({source}): {detail}", r.step)
             }
             Event::CommandRejected { text, source, reason } => {
-                format!(
-                    "[step {}] rejected '{text}' ({}): {reason}",
-                    r.step,
-                    source_name(*source)
-                )
+                format!("[step {}] rejected '{text}' ({source}): {reason}", r.step)
             }
             Event::FreezeChanged {
                 frozen,
@@ -181,15 +177,6 @@ impl Printer {
             }
             Event::Finished(s) => finished_line(s),
         })
-    }
-}
-
-fn source_name(source: Source) -> &'static str {
-    match source {
-        Source::Key => "key",
-        Source::Stdin => "stdin",
-        Source::Signal => "signal",
-        Source::Schedule => "schedule",
     }
 }
 

@@ -104,13 +104,18 @@ impl<B: Backend> ResNet<B> {
     /// The whole backbone folded, for inference: eval-mode BatchNorm as separate
     /// scale-and-shift passes costs about twice the convolutions on the CPU backend.
     pub fn folded(&self) -> FoldedPrefix<B> {
-        FoldedPrefix::new(self, self.stages().iter().map(|s| s.len()).sum())
+        FoldedPrefix::new(self, self.block_count())
+    }
+
+    /// Pooled features through a folded prefix, the blocks after it in eval mode.
+    pub fn features_folded(&self, folded: &FoldedPrefix<B>, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        let modes = super::BnModes::all(super::BnMode::Eval);
+        self.features_after(folded.forward(images), folded.blocks(), &modes)
     }
 
     /// Logits as [`ResNet::forward`] gives them, through a fold of this model's weights.
     pub fn forward_folded(&self, folded: &FoldedPrefix<B>, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        let modes = super::BnModes::all(super::BnMode::Eval);
-        self.head(self.features_after(folded.forward(images), folded.blocks(), &modes))
+        self.head(self.features_folded(folded, images))
     }
 }
 

@@ -153,6 +153,11 @@ impl<B: Backend> ResNet<B> {
         self.fc.forward(self.dropout.forward(features))
     }
 
+    /// Residual blocks over all stages.
+    pub fn block_count(&self) -> usize {
+        self.stages().iter().map(|s| s.len()).sum()
+    }
+
     pub fn stages(&self) -> [&Vec<Block<B>>; 4] {
         [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
     }

@@ -6,7 +6,7 @@ use super::feature_cache::FeatureCache;
 use super::loss::cross_entropy;
 use super::metrics::{EvalAccumulator, EvalMetrics};
 use crate::data::Loader;
-use crate::model::{BnMode, BnModes, ResNet};
+use crate::model::ResNet;
 
 /// Runs `model` (inference mode: running BatchNorm statistics, no dropout) over every batch.
 /// The loss is plain cross-entropy, so it compares across loss settings.
@@ -35,23 +35,23 @@ pub fn evaluate_cached<B: Backend>(
     let device = model.fc.weight.device();
     if cache.is_complete() {
         for indices in loader.epoch_batches(0) {
-            let (found, rows) = cache.get(&indices);
-            if found.is_empty() {
-                continue;
+            if let Some((labels, features)) = cache.batch(&indices, loader.samples()) {
+                add(
+                    &mut acc,
+                    model.head(Tensor::from_data(features, &device)),
+                    &labels,
+                    classes,
+                );
             }
-            let labels: Vec<usize> = found.iter().map(|&i| loader.samples()[i].label).collect();
-            let features = Tensor::from_data(TensorData::new(rows, [found.len(), cache.dim()]), &device);
-            add(&mut acc, model.head(features), &labels, classes);
         }
         return acc.finish();
     }
     let folded = model.folded();
-    let modes = BnModes::all(BnMode::Eval);
     for batch in loader.epoch(0) {
         let Some(images) = images_of::<B>(model, batch.images, batch.labels.len(), size) else {
             continue;
         };
-        let features = model.features_after(folded.forward(images), folded.blocks(), &modes);
+        let features = model.features_folded(&folded, images);
         if let Ok(values) = features.to_data().convert::<f32>().into_vec::<f32>() {
             cache.put(&batch.indices, &values);
         }

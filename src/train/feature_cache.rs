@@ -5,6 +5,10 @@
 //! them; later epochs read them back and never touch the images or the backbone. Anything
 //! that changes the backbone's output (an unfreeze, augmentation) means no cache.
 
+use burn::tensor::TensorData;
+
+use crate::data::Sample;
+
 /// Features by sample index, up to a memory bound.
 pub struct FeatureCache {
     dim: usize,
@@ -25,10 +29,6 @@ impl FeatureCache {
             filled: 0,
             complete: false,
         })
-    }
-
-    pub fn dim(&self) -> usize {
-        self.dim
     }
 
     /// Keeps the features (`indices.len() * dim` values, row-major) of these samples.
@@ -66,6 +66,17 @@ impl FeatureCache {
 
     pub fn is_complete(&self) -> bool {
         self.complete
+    }
+
+    /// A batch from the cache: the labels of the samples found (as [`get`](Self::get) finds
+    /// them) and their features `[found, dim]`; `None` when none was found.
+    pub fn batch(&self, indices: &[usize], samples: &[Sample]) -> Option<(Vec<usize>, TensorData)> {
+        let (found, rows) = self.get(indices);
+        if found.is_empty() {
+            return None;
+        }
+        let labels = found.iter().map(|&i| samples[i].label).collect();
+        Some((labels, TensorData::new(rows, [found.len(), self.dim])))
     }
 
     /// Rows held.

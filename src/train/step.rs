@@ -40,16 +40,6 @@ pub enum StepInput<B: AutodiffBackend> {
     Features(Tensor<B, 2>),
 }
 
-/// Pooled features from images through a folded prefix that covers the whole backbone.
-pub fn backbone_features<B: Backend>(
-    prefix: &FoldedPrefix<B>,
-    model: &ResNet<B>,
-    images: Tensor<B, 4>,
-) -> Tensor<B, 2> {
-    let modes = BnModes::all(crate::model::BnMode::Eval);
-    model.features_after(prefix.forward(images), prefix.blocks(), &modes)
-}
-
 /// A folded prefix runs on the inner backend, outside the autodiff graph; other frozen
 /// parameters need no gradient, so they record none. The loss and accuracy are read back,
 /// which waits for the device.
@@ -185,7 +175,7 @@ mod tests {
             clip: 0.0,
             prefix: Some(&prefix),
         };
-        let features = backbone_features(&prefix, &model.valid(), images.clone().inner());
+        let features = model.valid().features_folded(&prefix, images.clone().inner());
         let from_images = train_step(
             model.clone(),
             &mut Optim::new(&config),

@@ -9,7 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::Loop;
 use crate::train::emitter::Emitter;
 use crate::train::feature_cache::FeatureCache;
-use crate::train::step::{StepInput, backbone_features};
+use crate::train::step::StepInput;
 
 /// The most memory the cache may take (f32 features: 2048 per image for ResNet-50 and up).
 const CACHE_LIMIT_BYTES: usize = 2 << 30;
@@ -19,8 +19,7 @@ impl<B: AutodiffBackend> Loop<B> {
     /// only while its images are the same every epoch); any unfreeze in the backbone drops them.
     pub(super) fn update_cache(&mut self) {
         let Some(model) = &self.p.model else { return };
-        let total_blocks: usize = model.stages().iter().map(|s| s.len()).sum();
-        let whole_backbone = self.prefix.as_ref().is_some_and(|p| p.blocks() == total_blocks);
+        let whole_backbone = self.prefix.as_ref().is_some_and(|p| p.blocks() == model.block_count());
         let dim = model.fc.weight.dims()[0];
         let keep = whole_backbone && self.config.train.cache_features;
         if !keep {
@@ -43,7 +42,7 @@ impl<B: AutodiffBackend> Loop<B> {
         let (Some(cache), Some(prefix), Some(model)) = (&mut self.features, &self.prefix, &self.p.model) else {
             return StepInput::Images(images);
         };
-        let features = backbone_features(prefix, &model.valid(), images.inner());
+        let features = model.valid().features_folded(prefix, images.inner());
         match features.to_data().convert::<f32>().into_vec::<f32>() {
             Ok(values) => cache.put(indices, &values),
             // Cannot happen after `convert`; without the values the cache just stays incomplete.
@@ -63,14 +62,10 @@ impl<B: AutodiffBackend> Loop<B> {
                 return Ok(true);
             }
             let Some(cache) = &self.features else { return Ok(false) };
-            // Images that never decoded have no features: left out, as the loader leaves them out.
-            let (found, rows) = cache.get(indices);
-            if found.is_empty() {
+            let Some((labels, features)) = cache.batch(indices, self.p.train.samples()) else {
                 self.p.state.batches_done += 1;
                 continue;
-            }
-            let labels: Vec<usize> = found.iter().map(|&i| self.p.train.samples()[i].label).collect();
-            let features = TensorData::new(rows, [found.len(), cache.dim()]);
+            };
             let input = StepInput::Features(Tensor::from_data(features, &self.device));
             self.take_step(em, input, &labels, Duration::ZERO, &mut last)?;
         }
