@@ -17,29 +17,32 @@ pub enum BnMode {
 
 pub fn batch_norm<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
+    // Per-channel values are repeated over the batch ([n, c, 1, 1], a few hundred numbers):
+    // Flex's vectorised broadcast needs the dims outside H*W laid out in memory, and a
+    // [1, c, 1, 1] operand sent every elementwise op and its gradient down a scalar path.
+    let per_sample = |t: Tensor<B, 1>| t.reshape([1, c, 1, 1]).repeat_dim(0, n);
     match mode {
         BnMode::Eval => {
             // Fold the four per-channel steps into one scale and one shift.
             let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
             let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
-            x * scale.reshape([1, c, 1, 1]) + shift.reshape([1, c, 1, 1])
+            x * per_sample(scale) + per_sample(shift)
         }
         BnMode::Train => {
             let count = n * h * w;
             // Reduce the contiguous H*W axis first, then the batch.
-            let per_channel = |t: Tensor<B, 4>| t.reshape([n, c, h * w]).mean_dim(2).mean_dim(0).reshape([1, c, 1, 1]);
+            let per_channel = |t: Tensor<B, 4>| t.reshape([n, c, h * w]).mean_dim(2).mean_dim(0).reshape([c]);
             let mean = per_channel(x.clone());
-            let centred = x - mean.clone();
+            let centred = x - per_sample(mean.clone());
             let var = per_channel(centred.clone().square());
-            let y = centred / (var.clone() + bn.epsilon).sqrt();
+            let scale = bn.gamma.val() / (var.clone() + bn.epsilon).sqrt();
             let m = bn.momentum;
             let unbiased = count as f64 / (count.max(2) - 1) as f64;
-            let mean = mean.detach().reshape([c]);
-            let var = var.detach().reshape([c]) * unbiased;
             bn.running_mean
-                .update(bn.running_mean.value_sync() * (1.0 - m) + mean * m);
-            bn.running_var.update(bn.running_var.value_sync() * (1.0 - m) + var * m);
-            y * bn.gamma.val().reshape([1, c, 1, 1]) + bn.beta.val().reshape([1, c, 1, 1])
+                .update(bn.running_mean.value_sync() * (1.0 - m) + mean.detach() * m);
+            bn.running_var
+                .update(bn.running_var.value_sync() * (1.0 - m) + var.detach() * (unbiased * m));
+            centred * per_sample(scale) + per_sample(bn.beta.val())
         }
     }
 }

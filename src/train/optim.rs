@@ -90,6 +90,10 @@ pub fn step<B: AutodiffBackend>(
 ) -> (ResNet<B>, f64) {
     let mut model = model;
     let mut all = GradientsParams::from_grads(grads, &model);
+    model.walk_tensors(&mut Contiguous::<B> {
+        grads: &mut all,
+        backend: std::marker::PhantomData,
+    });
     let mut norm = Norm::<B> { grads: &all, sum: None };
     model.walk_tensors(&mut norm);
     let total = norm.sum.map(|s| s.into_scalar().elem::<f64>().sqrt()).unwrap_or(0.0);
@@ -111,6 +115,29 @@ pub fn step<B: AutodiffBackend>(
         model = optim.step(lr, model, grads);
     }
     (model, total)
+}
+
+/// Copies each gradient into row-major order once. Flex hands convolution weight gradients
+/// back as strided views, and every elementwise op on a view (the norm, the clip, each
+/// optimizer update) then walks it index by index: this was a fifth of a training step.
+struct Contiguous<'a, B: AutodiffBackend> {
+    grads: &'a mut GradientsParams,
+    backend: std::marker::PhantomData<B>,
+}
+
+impl<B: AutodiffBackend> TensorVisitor<B> for Contiguous<'_, B> {
+    fn param<const D: usize>(&mut self, _: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
+        if D > 1
+            && let Some(g) = self.grads.remove::<B::InnerBackend, D>(param.id)
+        {
+            // A reshape of a strided view copies it; the second reshape only relabels.
+            let dims = g.dims();
+            let flat = g.reshape([dims.iter().product::<usize>()]);
+            self.grads.register(param.id, flat.reshape(dims));
+        }
+    }
+
+    fn buffer(&mut self, _: &str, _: &mut RunningState<Tensor<B, 1>>) {}
 }
 
 struct Norm<'a, B: AutodiffBackend> {
