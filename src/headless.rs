@@ -131,7 +131,7 @@ impl Printer {
                 )
             }
             Event::Epoch(e) => format!(
-                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% top5 {:.1}% f1 {:.3}{}{}",
+                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% {} {:.1}% f1 {:.3}{}{}",
                 r.epoch,
                 self.epochs,
                 e.seconds,
@@ -139,7 +139,8 @@ impl Printer {
                 e.train_accuracy * 100.0,
                 e.val.loss,
                 e.val.accuracy * 100.0,
-                e.val.top5 * 100.0,
+                e.val.second_figure().0.replace('-', ""),
+                e.val.second_figure().1 * 100.0,
                 e.val.f1_macro,
                 if e.best { " (best)" } else { "" },
                 self.hardware

@@ -22,6 +22,7 @@ use crate::train::freeze::FreezeState;
 use crate::train::loss::LossFn;
 use crate::train::optim::Optim;
 use crate::train::step::{StepInput, StepSettings, train_step};
+use crate::train::targets::Targets;
 
 /// What part of the network trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -149,7 +150,7 @@ fn run_on<B: AutodiffBackend>(spec: &Spec, device: &B::Device) -> Report {
                     &mut optim,
                     &loss,
                     StepInput::Images(images.clone()),
-                    labels.clone(),
+                    Targets::Classes(labels.clone()),
                     &settings,
                 );
                 model = Some(m);

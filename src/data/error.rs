@@ -46,6 +46,9 @@ pub enum DataError {
     #[error("split manifest {path}{}: {reason}", at_line(*.line))]
     Manifest { path: PathBuf, line: u64, reason: String },
 
+    #[error("label CSV {path}{}: {reason}; it needs a `path,labels` header, image paths relative to data.root and labels separated by `;`", at_line(*.line))]
+    LabelCsv { path: PathBuf, line: u64, reason: String },
+
     #[error("cannot write split manifest {path}: {reason}; check that the run folder is writable")]
     ManifestWrite { path: PathBuf, reason: String },
 

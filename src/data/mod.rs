@@ -9,6 +9,7 @@ mod augment;
 mod decode;
 mod error;
 mod loader;
+mod multi_label;
 mod resize;
 mod rng;
 mod scan;
@@ -21,6 +22,7 @@ pub use augment::{
 pub use decode::{DecodeReport, Skipped, load_rgb, to_rgb8, verify_samples};
 pub use error::DataError;
 pub use loader::{Batch, EpochIter, Loader, LoaderConfig};
+pub use multi_label::MultiLabels;
 pub use resize::{Rect, center_offset, resize, resize_window, shorter_side_size};
 pub use rng::seeded_rng;
 pub use scan::{ClassFolders, IMAGE_EXTENSIONS, Layout, Sample, Scan, is_image_path, scan_class_folders, scan_dataset};

@@ -192,7 +192,8 @@ impl Split {
                     path: manifest.to_path_buf(),
                     reason: format!("image path {} is not valid UTF-8", s.path.display()),
                 })?;
-                let class = self.classes.get(s.label).map(String::as_str).unwrap_or("");
+                // Multi-label splits write the first label; "-" marks an image with none.
+                let class = self.classes.get(s.label).map(String::as_str).unwrap_or("-");
                 w.write_record([rel.as_str(), class, part.as_str()]).map_err(csv_err)?;
             }
         }

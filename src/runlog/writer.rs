@@ -147,14 +147,15 @@ impl RunLog {
                 .map(|(_, v)| format!("{v:e}"))
                 .unwrap_or_default();
         let row = format!(
-            "{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{},{},{},{:.2},{:.1}\n",
+            "{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6},{},{},{},{:.2},{:.1}\n",
             record.epoch,
             record.step,
             e.train_loss,
             e.train_accuracy,
             e.val.loss,
             e.val.accuracy,
-            e.val.top5,
+            // Empty for multi-label runs, which have no top-5 (their label accuracy is in events.jsonl).
+            e.val.top5.map(|v| format!("{v:.6}")).unwrap_or_default(),
             e.val.f1_macro,
             backbone,
             lr("head"),

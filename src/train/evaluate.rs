@@ -1,24 +1,32 @@
-//! Evaluation over a split: loss, accuracy, top-5, F1, confusion matrix.
+//! Evaluation over a split: loss, accuracy, top-5 (or label accuracy), F1, confusion matrix.
 
 use burn::prelude::*;
 
 use super::feature_cache::FeatureCache;
-use super::loss::cross_entropy;
+use super::loss::{bce_with_logits, cross_entropy};
 use super::metrics::{EvalAccumulator, EvalMetrics};
-use crate::data::Loader;
+use super::multi_label_metrics::MultiLabelAccumulator;
+use super::targets::Targets;
+use crate::data::{Loader, MultiLabels};
 use crate::model::ResNet;
 
 /// Runs `model` (inference mode: running BatchNorm statistics, no dropout) over every batch.
-/// The loss is plain cross-entropy, so it compares across loss settings.
-pub fn evaluate<B: Backend>(model: &ResNet<B>, loader: &Loader, size: usize, classes: usize) -> EvalMetrics {
-    let mut acc = EvalAccumulator::new(classes);
+/// The loss is plain cross-entropy (multi-label: BCE), so it compares across loss settings.
+pub fn evaluate<B: Backend>(
+    model: &ResNet<B>,
+    loader: &Loader,
+    size: usize,
+    classes: usize,
+    multi: Option<&MultiLabels>,
+) -> EvalMetrics {
+    let mut score = Score::new(classes, multi);
     let folded = model.folded();
     for batch in loader.epoch(0) {
-        if let Some(images) = images_of::<B>(model, batch.images, batch.labels.len(), size) {
-            add(&mut acc, model.forward_folded(&folded, images), &batch.labels, classes);
+        if let Some(images) = images_of::<B>(model, batch.images, batch.indices.len(), size) {
+            score.add(model.forward_folded(&folded, images), loader, &batch.indices);
         }
     }
-    acc.finish()
+    score.finish()
 }
 
 /// [`evaluate`] through a cache of backbone features, for a model whose backbone is frozen:
@@ -29,53 +37,83 @@ pub fn evaluate_cached<B: Backend>(
     loader: &Loader,
     size: usize,
     classes: usize,
+    multi: Option<&MultiLabels>,
     cache: &mut FeatureCache,
 ) -> EvalMetrics {
-    let mut acc = EvalAccumulator::new(classes);
+    let mut score = Score::new(classes, multi);
     let device = model.fc.weight.device();
     if cache.is_complete() {
         for indices in loader.epoch_batches(0) {
-            if let Some((labels, features)) = cache.batch(&indices, loader.samples()) {
-                add(
-                    &mut acc,
-                    model.head(Tensor::from_data(features, &device)),
-                    &labels,
-                    classes,
-                );
+            if let Some((found, features)) = cache.batch(&indices) {
+                score.add(model.head(Tensor::from_data(features, &device)), loader, &found);
             }
         }
-        return acc.finish();
+        return score.finish();
     }
     let folded = model.folded();
     for batch in loader.epoch(0) {
-        let Some(images) = images_of::<B>(model, batch.images, batch.labels.len(), size) else {
+        let Some(images) = images_of::<B>(model, batch.images, batch.indices.len(), size) else {
             continue;
         };
         let features = model.features_folded(&folded, images);
         if let Ok(values) = features.to_data().convert::<f32>().into_vec::<f32>() {
             cache.put(&batch.indices, &values);
         }
-        add(&mut acc, model.head(features), &batch.labels, classes);
+        score.add(model.head(features), loader, &batch.indices);
     }
     cache.mark_complete();
-    acc.finish()
+    score.finish()
 }
 
 fn images_of<B: Backend>(model: &ResNet<B>, images: Vec<f32>, n: usize, size: usize) -> Option<Tensor<B, 4>> {
     (n > 0).then(|| Tensor::from_data(TensorData::new(images, [n, 3, size, size]), &model.fc.weight.device()))
 }
 
-fn add<B: Backend>(acc: &mut EvalAccumulator, logits: Tensor<B, 2>, labels: &[usize], classes: usize) {
-    let n = labels.len();
-    let device = logits.device();
-    let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-    let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &device);
-    let loss = cross_entropy(logits.clone(), targets, None, 0.0);
-    let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
-    let logits = logits
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .unwrap_or_default();
-    acc.add_batch(&logits, classes, labels, loss_sum);
+/// The metrics being collected: single-label or multi-label.
+enum Score<'a> {
+    Single(EvalAccumulator),
+    Multi(MultiLabelAccumulator, &'a MultiLabels),
+}
+
+impl<'a> Score<'a> {
+    fn new(classes: usize, multi: Option<&'a MultiLabels>) -> Self {
+        match multi {
+            Some(m) => Score::Multi(MultiLabelAccumulator::new(classes), m),
+            None => Score::Single(EvalAccumulator::new(classes)),
+        }
+    }
+
+    /// Scores the logits of `loader`'s samples `indices`.
+    fn add<B: Backend>(&mut self, logits: Tensor<B, 2>, loader: &Loader, indices: &[usize]) {
+        let n = indices.len();
+        let [_, classes] = logits.dims();
+        let multi = match self {
+            Score::Multi(_, m) => Some(*m),
+            Score::Single(_) => None,
+        };
+        let targets = Targets::of_samples(loader.samples(), indices, multi, &logits.device());
+        let values = |t: Tensor<B, 2>| t.into_data().convert::<f32>().into_vec::<f32>().unwrap_or_default();
+        match (self, targets) {
+            (Score::Single(acc), Targets::Classes(t)) => {
+                let loss = cross_entropy(logits.clone(), t, None, 0.0);
+                let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
+                let labels: Vec<usize> = indices.iter().map(|&i| loader.samples()[i].label).collect();
+                acc.add_batch(&values(logits), classes, &labels, loss_sum);
+            }
+            (Score::Multi(acc, _), Targets::MultiHot(t)) => {
+                let loss = bce_with_logits(logits.clone(), t.clone());
+                let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
+                acc.add_batch(&values(logits), &values(t), loss_sum);
+            }
+            // `of_samples` makes multi-hot targets exactly when there are multi-labels.
+            _ => {}
+        }
+    }
+
+    fn finish(&self) -> EvalMetrics {
+        match self {
+            Score::Single(acc) => acc.finish(),
+            Score::Multi(acc, _) => acc.finish(),
+        }
+    }
 }

@@ -7,8 +7,6 @@
 
 use burn::tensor::TensorData;
 
-use crate::data::Sample;
-
 /// Features by sample index, up to a memory bound.
 pub struct FeatureCache {
     dim: usize,
@@ -68,15 +66,15 @@ impl FeatureCache {
         self.complete
     }
 
-    /// A batch from the cache: the labels of the samples found (as [`get`](Self::get) finds
-    /// them) and their features `[found, dim]`; `None` when none was found.
-    pub fn batch(&self, indices: &[usize], samples: &[Sample]) -> Option<(Vec<usize>, TensorData)> {
+    /// A batch from the cache: the samples found (as [`get`](Self::get) finds them) and their
+    /// features `[found, dim]`; `None` when none was found.
+    pub fn batch(&self, indices: &[usize]) -> Option<(Vec<usize>, TensorData)> {
         let (found, rows) = self.get(indices);
         if found.is_empty() {
             return None;
         }
-        let labels = found.iter().map(|&i| samples[i].label).collect();
-        Some((labels, TensorData::new(rows, [found.len(), self.dim])))
+        let n = found.len();
+        Some((found, TensorData::new(rows, [n, self.dim])))
     }
 
     /// Rows held.

@@ -6,6 +6,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
+use super::targets::Targets;
 use crate::config::{ClassWeights, ConfigError, LossKind, TrainConfig};
 
 /// `torch.nn.functional.cross_entropy(logits, targets, weight, label_smoothing=ε)`, mean
@@ -175,6 +176,14 @@ impl<B: Backend> LossFn<B> {
     /// The loss of a batch with multi-hot targets `[batch, classes]` (multi-label data; `bce`).
     pub fn compute_multi_label(&self, logits: Tensor<B, 2>, targets: Tensor<B, 2>) -> Tensor<B, 1> {
         bce_with_logits(logits, targets)
+    }
+
+    /// The loss of a batch, whichever kind of targets it has.
+    pub fn of(&self, logits: Tensor<B, 2>, targets: Targets<B>) -> Tensor<B, 1> {
+        match targets {
+            Targets::Classes(t) => self.compute(logits, t),
+            Targets::MultiHot(t) => self.compute_multi_label(logits, t),
+        }
     }
 }
 

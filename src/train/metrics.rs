@@ -94,7 +94,7 @@ impl Confusion {
     }
 }
 
-fn ratio(num: u64, den: u64) -> f64 {
+pub(crate) fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 { 0.0 } else { num as f64 / den as f64 }
 }
 
@@ -103,17 +103,36 @@ fn ratio(num: u64, den: u64) -> f64 {
 pub struct EvalMetrics {
     /// Mean loss per sample.
     pub loss: f64,
+    /// Single-label: the top class is the label. Multi-label: every label is predicted right
+    /// (exact match, a logit above 0 meaning "present").
     pub accuracy: f64,
-    /// The label is among the min(5, classes) largest logits.
-    pub top5: f64,
+    /// The label is among the min(5, classes) largest logits (single-label runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top5: Option<f64>,
+    /// Fraction of (image, label) pairs predicted right (multi-label runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_accuracy: Option<f64>,
     pub f1_macro: f64,
     pub precision: Vec<f64>,
     pub recall: Vec<f64>,
     pub f1: Vec<f64>,
-    /// Row = true class, column = predicted.
+    /// Row = true class, column = predicted; empty for multi-label runs.
     pub confusion: Vec<Vec<u64>>,
+    /// Images of each class (multi-label: images carrying each label).
+    #[serde(default)]
+    pub support: Vec<u64>,
     /// Samples evaluated; every metric is 0 when this is 0.
     pub samples: u64,
+}
+
+impl EvalMetrics {
+    /// The figure shown beside accuracy: top-5 (single-label) or label accuracy (multi-label).
+    pub fn second_figure(&self) -> (&'static str, f64) {
+        match self.label_accuracy {
+            Some(a) => ("label acc", a),
+            None => ("top-5", self.top5.unwrap_or(0.0)),
+        }
+    }
 }
 
 /// Collects batches of logits and labels into `EvalMetrics`.
@@ -166,12 +185,14 @@ impl EvalAccumulator {
         EvalMetrics {
             loss: if n == 0 { 0.0 } else { self.loss_sum / n as f64 },
             accuracy: c.accuracy(),
-            top5: ratio(self.top5_hits, n),
+            top5: Some(ratio(self.top5_hits, n)),
+            label_accuracy: None,
             f1_macro: c.f1_macro(),
             precision: c.precision(),
             recall: c.recall(),
             f1: c.f1(),
             confusion: c.rows(),
+            support: (0..c.classes()).map(|t| c.row_sum(t)).collect(),
             samples: n,
         }
     }
@@ -250,12 +271,12 @@ mod tests {
         let m = acc.finish();
         assert_eq!(m.samples, 4);
         assert_eq!(m.accuracy, 0.5);
-        assert_eq!(m.top5, 0.75);
+        assert_eq!(m.top5, Some(0.75));
         assert_eq!(m.loss, 1.0);
         // With 3 classes top-5 is top-3: always a hit.
         let mut acc = EvalAccumulator::new(3);
         acc.add_batch(&[3.0, 2.0, 1.0], 3, &[2], 0.0);
-        assert_eq!(acc.finish().top5, 1.0);
+        assert_eq!(acc.finish().top5, Some(1.0));
     }
 
     #[test]
@@ -290,7 +311,7 @@ mod tests {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
         assert_eq!(m.confusion, f.confusion);
         assert!(close(m.accuracy, f.accuracy), "{} {}", m.accuracy, f.accuracy);
-        assert!(close(m.top5, f.top5), "{} {}", m.top5, f.top5);
+        assert!(close(m.top5.unwrap(), f.top5), "{:?} {}", m.top5, f.top5);
         assert!(close(m.f1_macro, f.f1_macro), "{} {}", m.f1_macro, f.f1_macro);
         for (got, want) in [(&m.precision, &f.precision), (&m.recall, &f.recall), (&m.f1, &f.f1)] {
             assert_eq!(got.len(), want.len());

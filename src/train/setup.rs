@@ -15,7 +15,7 @@ use super::loss::LossFn;
 use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
-use crate::data::{Loader, LoaderConfig, Mode, Scan, Split, Transform, scan_dataset};
+use crate::data::{Loader, LoaderConfig, Mode, MultiLabels, Split, Transform, scan_dataset};
 use crate::model::{GroupKind, ResNet};
 use crate::weights::open_model;
 
@@ -31,6 +31,8 @@ pub struct Prepared<B: AutodiffBackend> {
     pub val: Loader,
     pub test: Loader,
     pub classes: Vec<String>,
+    /// Each image's labels, for a multi-label run (`data.multi_label_csv`).
+    pub multi: Option<MultiLabels>,
     pub epoch_loss: RunningLoss,
     pub epoch_started: Instant,
 }
@@ -60,14 +62,23 @@ pub fn prepare<B: AutodiffBackend>(
     em: &mut Emitter,
 ) -> anyhow::Result<Prepared<B>> {
     let config = &job.config;
-    check_supported(config)?;
     let root = &config.data.root;
+    let multi = match &config.data.multi_label_csv {
+        Some(csv) => Some(MultiLabels::read(csv, root)?),
+        None => None,
+    };
     let split = if job.resume && job.dir.split().is_file() {
         // Exactly the images the run started with, whatever changed in the folder since.
-        Split::read_manifest(&job.dir.split(), root)?
+        let split = Split::read_manifest(&job.dir.split(), root)?;
+        match &multi {
+            Some(m) => m.relabel(split, &job.dir.split())?,
+            None => split,
+        }
     } else {
-        let scan: Scan = scan_dataset(root)?;
-        let split = Split::from_scan(scan, config.data.split, config.train.seed)?;
+        let split = match &multi {
+            Some(m) => m.split(config.data.split, config.train.seed)?,
+            None => Split::from_scan(scan_dataset(root)?, config.data.split, config.train.seed)?,
+        };
         split.write_manifest(&job.dir.split(), root)?;
         split
     };
@@ -135,7 +146,10 @@ pub fn prepare<B: AutodiffBackend>(
     }
     let model = state.freeze.apply(model);
 
-    let counts = split.class_counts(crate::data::Part::Train);
+    let counts = match &multi {
+        Some(m) => m.label_counts(&split.train),
+        None => split.class_counts(crate::data::Part::Train),
+    };
     let loss = LossFn::new(&config.train, &counts, device)?;
     let schedule = config.train.schedule(train.batches_per_epoch());
 
@@ -159,6 +173,7 @@ pub fn prepare<B: AutodiffBackend>(
         val,
         test,
         classes,
+        multi,
         epoch_loss: RunningLoss::default(),
         epoch_started: Instant::now(),
     };
@@ -200,16 +215,4 @@ fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
         .into_iter()
         .map(|g| (g.to_string(), config.train.base_lr_for(g)))
         .collect()
-}
-
-/// Settings the config accepts but this build cannot honour yet: refuse them rather than
-/// train differently from what the user asked. (Device and precision: `crate::device`.)
-fn check_supported(config: &crate::config::RunConfig) -> anyhow::Result<()> {
-    if let Some(csv) = &config.data.multi_label_csv {
-        anyhow::bail!(
-            "data.multi_label_csv = {}: multi-label training is not implemented yet; remove the key to train single-label",
-            csv.display()
-        );
-    }
-    Ok(())
 }

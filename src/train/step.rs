@@ -8,6 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::loss::LossFn;
 use super::optim::{self, Optim};
+use super::targets::Targets;
 use crate::model::{BnModes, FoldedPrefix, ResNet};
 
 /// What a step measured.
@@ -48,10 +49,9 @@ pub fn train_step<B: AutodiffBackend>(
     optim: &mut Optim<B>,
     loss_fn: &LossFn<B>,
     input: StepInput<B>,
-    targets: Tensor<B, 1, Int>,
+    targets: Targets<B>,
     settings: &StepSettings<B>,
 ) -> (ResNet<B>, StepResult) {
-    let n = targets.dims()[0];
     let features = match (input, settings.prefix) {
         (StepInput::Features(features), _) => features,
         (StepInput::Images(images), Some(prefix)) => {
@@ -61,16 +61,8 @@ pub fn train_step<B: AutodiffBackend>(
         (StepInput::Images(images), None) => model.features(images, settings.modes),
     };
     let logits = model.head(features);
-    let correct = logits
-        .clone()
-        .argmax(1)
-        .reshape([n])
-        .equal(targets.clone())
-        .int()
-        .sum()
-        .into_scalar()
-        .elem::<i64>();
-    let loss = loss_fn.compute(logits, targets);
+    let correct = targets.correct(logits.clone());
+    let loss = loss_fn.of(logits, targets);
     let loss_value = loss.clone().into_scalar().elem::<f64>();
     let grads = loss.backward();
     let (model, grad_norm) = optim::step(optim, model, grads, settings.lr, settings.clip);
@@ -78,7 +70,7 @@ pub fn train_step<B: AutodiffBackend>(
         model,
         StepResult {
             loss: loss_value,
-            correct: correct as usize,
+            correct,
             grad_norm,
         },
     )
@@ -130,7 +122,7 @@ mod tests {
                 &mut optim,
                 &loss,
                 StepInput::Images(images.clone()),
-                targets.clone(),
+                Targets::Classes(targets.clone()),
                 &settings,
             )
         };
@@ -181,7 +173,7 @@ mod tests {
             &mut Optim::new(&config),
             &loss,
             StepInput::Images(images),
-            targets.clone(),
+            Targets::Classes(targets.clone()),
             &settings,
         )
         .1;
@@ -190,7 +182,7 @@ mod tests {
             &mut Optim::new(&config),
             &loss,
             StepInput::Features(Tensor::from_inner(features)),
-            targets,
+            Targets::Classes(targets),
             &settings,
         )
         .1;

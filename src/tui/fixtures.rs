@@ -91,12 +91,14 @@ pub fn eval(loss: f64) -> EvalMetrics {
     EvalMetrics {
         loss,
         accuracy: 0.9,
-        top5: 0.99,
+        top5: Some(0.99),
+        label_accuracy: None,
         f1_macro: 0.9,
         precision: vec![0.9; 10],
         recall: vec![0.9; 10],
         f1: vec![0.9; 10],
         confusion,
+        support: vec![10; 10],
         samples: 100,
     }
 }

@@ -62,12 +62,12 @@ impl<B: AutodiffBackend> Loop<B> {
                 return Ok(true);
             }
             let Some(cache) = &self.features else { return Ok(false) };
-            let Some((labels, features)) = cache.batch(indices, self.p.train.samples()) else {
+            let Some((found, features)) = cache.batch(indices) else {
                 self.p.state.batches_done += 1;
                 continue;
             };
             let input = StepInput::Features(Tensor::from_data(features, &self.device));
-            self.take_step(em, input, &labels, Duration::ZERO, &mut last)?;
+            self.take_step(em, input, &found, Duration::ZERO, &mut last)?;
         }
         Ok(true)
     }

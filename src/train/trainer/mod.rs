@@ -18,6 +18,7 @@ use super::feature_cache::FeatureCache;
 use super::metrics::EvalMetrics;
 use super::setup::{self, Prepared};
 use super::step::{StepInput, StepSettings, train_step};
+use super::targets::Targets;
 use crate::config::RunConfig;
 use crate::model::FoldedPrefix;
 use crate::runlog::{RunDir, RunLog};
@@ -249,7 +250,7 @@ impl<B: AutodiffBackend> Loop<B> {
             }
             let images = Tensor::<B, 4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &self.device);
             let input = self.fill_cache(images, &batch.indices);
-            self.take_step(em, input, &batch.labels, batch.wait, &mut last)?;
+            self.take_step(em, input, &batch.indices, batch.wait, &mut last)?;
         }
         if filling == Some(self.cache_generation)
             && let Some(cache) = &mut self.features
@@ -259,19 +260,19 @@ impl<B: AutodiffBackend> Loop<B> {
         Ok(())
     }
 
-    /// One optimizer step on one batch, with its bookkeeping and its `Step` event.
+    /// One optimizer step on one batch (`indices`: its images in the training loader), with
+    /// its bookkeeping and its `Step` event.
     fn take_step(
         &mut self,
         em: &mut Emitter,
         input: StepInput<B>,
-        labels: &[usize],
+        indices: &[usize],
         wait: Duration,
         last: &mut Instant,
     ) -> anyhow::Result<()> {
-        let n = labels.len();
+        let n = indices.len();
         let lr = self.current_lr();
-        let targets: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-        let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(targets, [n]), &self.device);
+        let targets = Targets::of_samples(self.p.train.samples(), indices, self.p.multi.as_ref(), &self.device);
         let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
         let model = self.p.model.take().context("the trainer lost its model")?;
         let settings = StepSettings {
@@ -381,8 +382,10 @@ impl<B: AutodiffBackend> Loop<B> {
         let classes = self.p.classes.len();
         let current = self.p.model()?.valid();
         let val = match &mut self.val_features {
-            Some(cache) => super::evaluate::evaluate_cached(&current, &self.p.val, size, classes, cache),
-            None => super::evaluate::evaluate(&current, &self.p.val, size, classes),
+            Some(cache) => {
+                super::evaluate::evaluate_cached(&current, &self.p.val, size, classes, self.p.multi.as_ref(), cache)
+            }
+            None => super::evaluate::evaluate(&current, &self.p.val, size, classes, self.p.multi.as_ref()),
         };
         let metric = self.config.train.early_stop_metric.value(&val);
         let improved = match self.p.state.best_metric {
@@ -469,10 +472,16 @@ impl<B: AutodiffBackend> Loop<B> {
             // this process did not see that epoch.
             val = Some(match best_val {
                 Some(v) => v,
-                None => super::evaluate::evaluate(&best, &self.p.val, size, classes),
+                None => super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref()),
             });
             if !self.p.test.is_empty() {
-                test = Some(super::evaluate::evaluate(&best, &self.p.test, size, classes));
+                test = Some(super::evaluate::evaluate(
+                    &best,
+                    &self.p.test,
+                    size,
+                    classes,
+                    self.p.multi.as_ref(),
+                ));
             }
         }
         let summary = Summary {

@@ -63,11 +63,10 @@ fn overview<'a>(app: &App, val: &EvalMetrics) -> Vec<Line<'a>> {
         ])
     };
     let mut lines = vec![
-        line(
-            "val accuracy",
-            percent(val.accuracy),
-            format!("  top-5 {}", percent(val.top5)),
-        ),
+        line("val accuracy", percent(val.accuracy), {
+            let (name, value) = val.second_figure();
+            format!("  {name} {}", percent(value))
+        }),
         line(
             "macro F1",
             format!("{:.3}", val.f1_macro),
@@ -99,6 +98,12 @@ fn overview<'a>(app: &App, val: &EvalMetrics) -> Vec<Line<'a>> {
 /// Rows are true classes (t), columns predictions (p); the diagonal is what was right.
 fn confusion<'a>(val: &EvalMetrics, classes: &[String], width: usize) -> Vec<Line<'a>> {
     let n = val.confusion.len();
+    if n == 0 {
+        return vec![Line::styled(
+            "multi-label run: no confusion matrix; per-class has each label's precision and recall",
+            dim(),
+        )];
+    }
     let biggest = val.confusion.iter().flatten().max().copied().unwrap_or(0);
     let cell = biggest.to_string().len().max(3) + 1;
     let label = classes.iter().map(|c| c.chars().count()).max().unwrap_or(1).clamp(5, 8) + 1;
@@ -129,8 +134,12 @@ fn confusion<'a>(val: &EvalMetrics, classes: &[String], width: usize) -> Vec<Lin
 }
 
 fn per_class<'a>(val: &EvalMetrics, classes: &[String]) -> Table<'a> {
-    let rows = (0..val.confusion.len()).map(|c| {
-        let support: u64 = val.confusion[c].iter().sum();
+    let rows = (0..val.f1.len()).map(|c| {
+        // Runs logged before `support` existed have only the confusion matrix's row sums.
+        let support: u64 = match val.support.get(c) {
+            Some(&s) => s,
+            None => val.confusion.get(c).map_or(0, |row| row.iter().sum()),
+        };
         let get = |v: &[f64]| v.get(c).map_or("-".into(), |x| format!("{x:.3}"));
         let name = classes.get(c).cloned().unwrap_or_else(|| c.to_string());
         let recall = val.recall.get(c).copied().unwrap_or(0.0);
@@ -210,5 +219,24 @@ mod tests {
         };
         assert_eq!(row("class"), ["class", "precision", "recall", "f1", "n"], "{text}");
         assert_eq!(row("7"), ["7", "0.900", "0.900", "0.900", "10"], "{text}");
+    }
+
+    #[test]
+    fn a_multi_label_run_shows_label_accuracy_and_per_label_support() {
+        let mut app = App::new(Mode::Live);
+        mid_run(&mut app);
+        let epoch = app.last_epoch.as_mut().unwrap();
+        epoch.val.top5 = None;
+        epoch.val.label_accuracy = Some(0.97);
+        epoch.val.confusion.clear();
+        epoch.val.support = vec![4; 10];
+        let text = render(60, 8, |f| draw(&app, f, f.area()));
+        assert!(text.contains("val accuracy  90.0%  label acc 97.0%"), "{text}");
+        app.metrics_view = MetricsView::Confusion;
+        let text = render(100, 8, |f| draw(&app, f, f.area()));
+        assert!(text.contains("multi-label run: no confusion matrix"), "{text}");
+        app.metrics_view = MetricsView::PerClass;
+        let text = render(60, 14, |f| draw(&app, f, f.area()));
+        assert!(text.contains("0.900  4 "), "{text}");
     }
 }

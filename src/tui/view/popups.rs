@@ -75,10 +75,11 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
     let row = |k: &str, v: String| Line::from(vec![Span::styled(format!(" {k:<14}"), dim()), Span::raw(v)]);
     let metrics = |m: &Option<EvalMetrics>| {
         m.as_ref().map_or("-".into(), |m| {
+            let (name, value) = m.second_figure();
             format!(
-                "{} (top-5 {}, F1 {:.3})",
+                "{} ({name} {}, F1 {:.3})",
                 percent(m.accuracy),
-                percent(m.top5),
+                percent(value),
                 m.f1_macro
             )
         })

@@ -1,0 +1,141 @@
+//! Multi-label training from a label CSV, as a user runs it: BCE over multi-hot targets, label
+//! metrics in the run log, and a stopped run that resumes with the same labels.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use kiln::runlog::{read_events, read_summary};
+use kiln::train::event::{Event, Status};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+/// The bundled digits 0..3, ten each, tagged with their numeral's attributes.
+fn attribute_data(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = common::tiny_digits(&dir.join("data"), 4, 10);
+    let tags = ["even;loop", "straight", "even;prime", "prime"];
+    let mut csv = String::from("path,labels\n");
+    for (digit, tags) in tags.iter().enumerate() {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(digit.to_string()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        for f in files {
+            csv += &format!("{digit}/{f},{tags}\n");
+        }
+    }
+    let labels = dir.join("labels.csv");
+    std::fs::write(&labels, csv).unwrap();
+    (root, labels)
+}
+
+fn train(root: &Path, labels: &Path, runs: &Path, epochs: u32) -> Command {
+    let mut cmd = Command::new(KILN);
+    cmd.args([
+        "train",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/digit-attributes.toml"),
+        "--no-tui",
+    ])
+    .arg("--runs-dir")
+    .arg(runs);
+    for set in [
+        format!("data.root=\"{}\"", root.display()),
+        format!("data.multi_label_csv=\"{}\"", labels.display()),
+        format!("train.epochs={epochs}"),
+        "train.batch_size=8".into(),
+        "train.log_every=1".into(),
+    ] {
+        cmd.arg("--set").arg(set);
+    }
+    cmd
+}
+
+#[test]
+fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, labels) = attribute_data(tmp.path());
+    let runs = tmp.path().join("runs");
+    let mut child = train(&root, &labels, &runs, 3)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("epoch 1/3 done") {
+            writeln!(stdin, "stop").unwrap();
+        }
+        lines.push(line);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = lines.join("\n");
+    assert!(stdout.contains("label acc"), "{stdout}");
+    let dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("classes.txt")).unwrap(),
+        "even\nloop\nprime\nstraight\n"
+    );
+    let stopped = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(stopped.status, Status::Stopped);
+
+    let out = Command::new(KILN)
+        .args(["train", "--no-tui", "--resume"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, Status::Completed);
+    assert_eq!(summary.epochs_run, 3);
+    let test = summary.test.expect("test metrics");
+    // 40 images split 7:1:2 within each first-label stratum.
+    assert_eq!(test.samples, 8);
+    assert_eq!(test.f1.len(), 4);
+    assert!(test.top5.is_none() && test.confusion.is_empty());
+    let label_accuracy = test.label_accuracy.expect("label accuracy");
+    assert!((0.0..=1.0).contains(&label_accuracy));
+    // Exact match can only be as good as the labels one by one.
+    assert!(test.accuracy <= label_accuracy);
+    // Images carrying each label among the 8: the support adds up to the labels handed out.
+    let support: u64 = test.support.iter().sum();
+    assert!((8..=16).contains(&support), "{:?}", test.support);
+
+    let events = read_events(&dir.join("events.jsonl")).unwrap();
+    let losses: Vec<f64> = events
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Epoch(e) => Some(e.train_loss),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(losses.len(), 3);
+    // BCE over 4 labels starts near ln 2 and the model learns.
+    assert!(losses[0] < 0.75 && losses[2] < losses[0], "{losses:?}");
+}
+
+#[test]
+fn a_label_csv_naming_a_missing_image_is_refused_with_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, labels) = attribute_data(tmp.path());
+    let mut text = std::fs::read_to_string(&labels).unwrap();
+    text += "7/nope.png,prime\n";
+    std::fs::write(&labels, text).unwrap();
+    let out = train(&root, &labels, &tmp.path().join("runs"), 1)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("labels.csv") && stderr.contains("line 42") && stderr.contains("nope.png"),
+        "{stderr}"
+    );
+}
