@@ -130,24 +130,28 @@ impl Printer {
                     r.epoch, self.epochs, r.step, s.loss, s.images_per_second
                 )
             }
-            Event::Epoch(e) => format!(
-                "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% {} {:.1}% f1 {:.3}{}{}",
-                r.epoch,
-                self.epochs,
-                e.seconds,
-                e.train_loss,
-                e.train_accuracy * 100.0,
-                e.val.loss,
-                e.val.accuracy * 100.0,
-                e.val.second_figure().0.replace('-', ""),
-                e.val.second_figure().1 * 100.0,
-                e.val.f1_macro,
-                if e.best { " (best)" } else { "" },
-                self.hardware
-                    .as_ref()
-                    .map(|h| format!("\n  hardware: {h}"))
-                    .unwrap_or_default()
-            ),
+            Event::Epoch(e) => {
+                // "top5" (single-label) or "label acc" (multi-label).
+                let (figure, value) = e.val.second_figure();
+                format!(
+                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% {} {:.1}% f1 {:.3}{}{}",
+                    r.epoch,
+                    self.epochs,
+                    e.seconds,
+                    e.train_loss,
+                    e.train_accuracy * 100.0,
+                    e.val.loss,
+                    e.val.accuracy * 100.0,
+                    figure.replace('-', ""),
+                    value * 100.0,
+                    e.val.f1_macro,
+                    if e.best { " (best)" } else { "" },
+                    self.hardware
+                        .as_ref()
+                        .map(|h| format!("\n  hardware: {h}"))
+                        .unwrap_or_default()
+                )
+            }
             Event::Command {
                 command,
                 source,

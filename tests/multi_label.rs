@@ -85,12 +85,7 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     let stopped = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(stopped.status, Status::Stopped);
 
-    let out = Command::new(KILN)
-        .args(["train", "--no-tui", "--resume"])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = common::resume(&dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.status, Status::Completed);

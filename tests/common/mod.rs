@@ -81,3 +81,13 @@ log_every = 1
         root.display()
     )
 }
+
+/// `kiln train --no-tui --resume DIR` with stdin closed, run to its end.
+pub fn resume(dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["train", "--no-tui", "--resume"])
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
