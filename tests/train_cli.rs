@@ -25,12 +25,7 @@ fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
     .arg("--set")
     .arg(format!("data.root=\"{}\"", root.display()))
     // Shortened: a few real digits and small batches; the shipped Fashion-MNIST backbone as is.
-    .args([
-        "--set",
-        "train.batch_size=8",
-        "--set",
-        "train.log_every=1",
-    ]);
+    .args(["--set", "train.batch_size=8", "--set", "train.log_every=1"]);
     for set in extra {
         cmd.args(["--set", set]);
     }
