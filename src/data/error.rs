@@ -46,6 +46,9 @@ pub enum DataError {
     #[error("split manifest {path}{}: {reason}", at_line(*.line))]
     Manifest { path: PathBuf, line: u64, reason: String },
 
+    #[error("label CSV {0} does not exist; data.multi_label_csv names it, relative to the folder kiln runs in")]
+    MissingLabelCsv(PathBuf),
+
     #[error("label CSV {path}{}: {reason}; it needs a `path,labels` header, image paths relative to data.root and labels separated by `;`", at_line(*.line))]
     LabelCsv { path: PathBuf, line: u64, reason: String },
 

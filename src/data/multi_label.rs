@@ -25,6 +25,9 @@ impl MultiLabels {
             line,
             reason,
         };
+        if !csv.is_file() {
+            return Err(DataError::MissingLabelCsv(csv.to_path_buf()));
+        }
         let mut reader = csv::Reader::from_path(csv).map_err(|e| bad(0, e.to_string()))?;
         let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
         if headers.iter().collect::<Vec<_>>() != ["path", "labels"] {
@@ -201,5 +204,12 @@ mod tests {
         let csv = write(dir.path(), "file,tags\na.png,x\n", &[]);
         let e = MultiLabels::read(&csv, dir.path()).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("path,labels"), "{e}");
+        let e = MultiLabels::read(&dir.path().join("nope.csv"), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nope.csv does not exist") && e.contains("data.multi_label_csv"),
+            "{e}"
+        );
     }
 }
