@@ -58,6 +58,12 @@ say "kiln smallest step, with cubecl's compile/autotune log"
 CUBECL_DEBUG_LOG=/tmp/cubecl.log RUST_BACKTRACE=1 timeout 60 "$KILN" bench --device cuda --model resnet18 \
     --image-size 32 --batch 2 --steps 2 --warmup 2 --mode full
 echo "exit $?"; tail -c 4000000 /tmp/cubecl.log > "$OUT/cubecl.log" 2>/dev/null; tail -5 "$OUT/cubecl.log"
+# The same with CubeCL's least autotuning: if this one steps and the first did not, the time
+# goes to tuning kernels (CUBECL_AUTOTUNE_LEVEL=minimal is then the setting to document).
+say "kiln smallest step, minimal autotune"
+CUBECL_AUTOTUNE_LEVEL=minimal timeout 60 "$KILN" bench --device cuda --model resnet18 \
+    --image-size 32 --batch 2 --steps 2 --warmup 2 --mode full
+echo "exit $?"
 for precision in f32 bf16; do
     say "kiln resnet152 $precision"
     timeout "${KILN_BENCH_TIMEOUT:-150}" "$KILN" bench --model resnet152 --mode full,frozen --batch 64 \
