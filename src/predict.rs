@@ -1,4 +1,5 @@
-//! Forward passes for `kiln predict`: logits, softmax probabilities and the top classes.
+//! Forward passes for `kiln predict`: logits, softmax probabilities (or, for a multi-label
+//! model, one sigmoid per label) and the top classes.
 
 use burn::prelude::*;
 
@@ -14,6 +15,16 @@ pub struct Prediction {
 impl Prediction {
     pub fn from_logits(logits: Vec<f32>) -> Self {
         let probabilities = softmax(&logits);
+        Self { logits, probabilities }
+    }
+
+    /// For a model trained on multi-label data: each label's own probability, a sigmoid of its
+    /// logit (above 0.5 = present, as in training).
+    pub fn from_multi_label_logits(logits: Vec<f32>) -> Self {
+        let probabilities = logits
+            .iter()
+            .map(|&l| (1.0 / (1.0 + (-(l as f64)).exp())) as f32)
+            .collect();
         Self { logits, probabilities }
     }
 
@@ -35,7 +46,13 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 }
 
 /// Runs `images` (`n` images, each CHW with side `size`, already normalised) through the model.
-pub fn predict<B: Backend>(model: &ResNet<B>, images: Vec<f32>, n: usize, size: usize) -> Vec<Prediction> {
+pub fn predict<B: Backend>(
+    model: &ResNet<B>,
+    images: Vec<f32>,
+    n: usize,
+    size: usize,
+    multi_label: bool,
+) -> Vec<Prediction> {
     let device = model.fc.weight.device();
     let input = Tensor::<B, 4>::from_data(TensorData::new(images, [n, 3, size, size]), &device);
     let logits = model.forward(input);
@@ -47,6 +64,27 @@ pub fn predict<B: Backend>(model: &ResNet<B>, images: Vec<f32>, n: usize, size: 
         .expect("logits convert to f32");
     values
         .chunks(classes)
-        .map(|row| Prediction::from_logits(row.to_vec()))
+        .map(|row| match multi_label {
+            true => Prediction::from_multi_label_logits(row.to_vec()),
+            false => Prediction::from_logits(row.to_vec()),
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_label_probabilities_are_independent_sigmoids() {
+        let p = Prediction::from_multi_label_logits(vec![0.0, 2.0, -3.0]);
+        let want = [0.5, 0.880_797, 0.047_425_87];
+        assert!(
+            p.probabilities.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6),
+            "{p:?}"
+        );
+        assert_eq!(p.top(2).iter().map(|t| t.0).collect::<Vec<_>>(), [1, 0]);
+        let single = Prediction::from_logits(vec![0.0, 2.0, -3.0]);
+        assert!((single.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
 }

@@ -103,6 +103,46 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     let support: u64 = test.support.iter().sum();
     assert!((8..=16).contains(&support), "{:?}", test.support);
 
+    // The trained weights predict one probability per label.
+    let image = root.join("2").join(
+        std::fs::read_dir(root.join("2"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name(),
+    );
+    let out = Command::new(KILN)
+        .args([
+            "predict",
+            "--model",
+            "resnet18",
+            "--multi-label",
+            "--image-size",
+            "32",
+            "--resize",
+            "32",
+        ])
+        .arg("--weights")
+        .arg(dir.join("checkpoints/best/model.safetensors"))
+        .arg("--classes")
+        .arg(dir.join("classes.txt"))
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with(&format!("{}: ", image.display())), "{text}");
+    assert_eq!(
+        lines.len(),
+        5,
+        "the present labels, then all four with their probability:\n{text}"
+    );
+    for label in ["even", "loop", "prime", "straight"] {
+        assert!(lines[1..].iter().any(|l| l.trim_end().ends_with(label)), "{text}");
+    }
+
     let events = read_events(&dir.join("events.jsonl")).unwrap();
     let losses: Vec<f64> = events
         .iter()

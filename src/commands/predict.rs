@@ -19,6 +19,10 @@ pub struct Options {
     /// Print one JSON object per image with its logits and probabilities.
     #[arg(long)]
     pub json: bool,
+    /// The model was trained on multi-label data: one sigmoid per label, and every label whose
+    /// probability is above 50 % is shown as present.
+    #[arg(long)]
+    pub multi_label: bool,
     /// Side of the centre crop fed to the model.
     #[arg(long, default_value_t = 224)]
     pub image_size: usize,
@@ -50,11 +54,29 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         for image in chunk {
             batch.extend(eval_tensor_rgb(&load_rgb(image)?, &transform));
         }
-        for (image, prediction) in chunk.iter().zip(predict(&model, batch, chunk.len(), opts.image_size)) {
+        for (image, prediction) in
+            chunk
+                .iter()
+                .zip(predict(&model, batch, chunk.len(), opts.image_size, opts.multi_label))
+        {
             if opts.json {
                 let mut value = serde_json::to_value(&prediction)?;
                 value["image"] = serde_json::Value::String(image.display().to_string());
                 println!("{value}");
+            } else if opts.multi_label {
+                let present: Vec<&str> = (0..names.len())
+                    .filter(|&c| prediction.probabilities[c] > 0.5)
+                    .map(|c| names[c].as_str())
+                    .collect();
+                let present = if present.is_empty() {
+                    "no label above 50 %".into()
+                } else {
+                    present.join(", ")
+                };
+                println!("{}: {present}", image.display());
+                for (class, p) in prediction.top(names.len()) {
+                    println!("  {:>6.2}%  {}", p * 100.0, names[class]);
+                }
             } else {
                 println!("{}", image.display());
                 for (class, p) in prediction.top(opts.top) {
