@@ -392,7 +392,8 @@ fn cached_backbone_features_train_the_head_exactly_as_the_images_do_until_an_unf
             "epoch {epoch}: loss {a} cached vs {b}"
         );
     }
-    // Epoch 2 came from the cache (no images loaded); epochs 3 and 4 from images again.
+    // Epoch 2 came from the cache (no images loaded); epoch 3 from images again: the unfreeze
+    // dropped the pooled features (a cache of the shorter prefix fills in epoch 3).
     let waits = |e: usize| {
         cached
             .iter()
@@ -402,4 +403,51 @@ fn cached_backbone_features_train_the_head_exactly_as_the_images_do_until_an_unf
     };
     assert!(waits(2).iter().all(|&w| w == 0.0), "{:?}", waits(2));
     assert!(waits(1).iter().chain(&waits(3)).any(|&w| w > 0.0), "{cached:?}");
+}
+
+#[test]
+fn a_cached_frozen_prefix_trains_the_rest_exactly_as_the_images_do_and_follows_an_unfreeze() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let weights = tmp.path().join("start.safetensors");
+    let model = ResNetConfig::new(Arch::ResNet18, 3).init::<CpuTrain>(&Default::default());
+    kiln::weights::save_safetensors(&model, &weights, kiln::weights::SaveDtype::F32).unwrap();
+    let run = |cache: bool| {
+        let sets = [
+            format!("model.weights={:?}", weights.display().to_string()),
+            "train.freeze=[\"stem\",\"layer1\",\"layer2\"]".to_string(),
+            "train.epochs=4".to_string(),
+            // layer2 unfreezes after epoch 2: the prefix shrinks to stem + layer1.
+            "train.unfreeze_every=2".to_string(),
+            format!("train.cache_features={cache}"),
+        ];
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+        let (_, handle) = start(&root, &tmp.path().join(format!("runs-{cache}")), &sets);
+        let (records, summary) = drain(handle, |_, _| {});
+        assert_eq!(summary.status, Status::Completed);
+        step_losses(&records)
+    };
+    let cached = run(true);
+    let plain = run(false);
+    assert_eq!(cached.len(), plain.len());
+    for ((epoch, a, _), (_, b, _)) in cached.iter().zip(&plain) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "epoch {epoch}: loss {a} cached vs {b}"
+        );
+    }
+    // Epochs 2 and 4 ran from a cache (no images loaded): the first prefix's, then, after the
+    // unfreeze, a new one for the shorter prefix, filled in epoch 3.
+    let waits = |e: usize| {
+        cached
+            .iter()
+            .filter(|s| s.0 == e && s.2 >= 0.0)
+            .map(|s| s.2)
+            .collect::<Vec<_>>()
+    };
+    assert!(waits(2).iter().chain(&waits(4)).all(|&w| w == 0.0), "{cached:?}");
+    assert!(
+        waits(1).iter().any(|&w| w > 0.0) && waits(3).iter().any(|&w| w > 0.0),
+        "{cached:?}"
+    );
 }

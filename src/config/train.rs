@@ -61,8 +61,9 @@ pub struct TrainConfig {
     /// BatchNorm inside frozen groups: `"fixed"` keeps running statistics (eval mode),
     /// `"train"` keeps updating them.
     pub frozen_bn: FrozenBn,
-    /// While only the head trains and `data.augment` is off, compute the backbone's features
-    /// once and train later epochs from them (up to 2 GiB); an unfreeze drops them.
+    /// While a prefix is frozen (the stem and the frozen blocks right after it) and
+    /// `data.augment` is off, keep its output per training image from the first epoch and
+    /// train later epochs from it (up to 2 GiB); an unfreeze inside the prefix drops it.
     pub cache_features: bool,
     /// Epochs without improvement before stopping; 0 = off.
     pub early_stop_patience: u32,

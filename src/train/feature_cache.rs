@@ -1,15 +1,21 @@
-//! Pooled features of a wholly frozen backbone, computed once per training image.
+//! What a frozen prefix makes of each training image, computed once.
 //!
-//! When only the head trains and the training images are not augmented, every epoch feeds the
-//! head the same features: the first epoch computes them (folded, without autodiff) and keeps
-//! them; later epochs read them back and never touch the images or the backbone. Anything
-//! that changes the backbone's output (an unfreeze, augmentation) means no cache.
+//! While the stem and the blocks after it are frozen and the training images are not
+//! augmented, every epoch feeds the trainable rest the same prefix output: the first epoch
+//! computes it (folded, without autodiff) and keeps it; later epochs read it back and never
+//! touch the images or the prefix. With the whole backbone frozen the rows are the pooled
+//! features the head takes; otherwise the activations the next block takes. Anything that
+//! changes the prefix's output (an unfreeze inside it, augmentation) means another cache or none.
 
 use burn::tensor::TensorData;
 
-/// Features by sample index, up to a memory bound.
+/// Rows of one shape by sample index, up to a memory bound.
 pub struct FeatureCache {
+    /// One sample's row: `[features]` or `[channels, height, width]`.
+    shape: Vec<usize>,
     dim: usize,
+    /// The folded prefix the rows came from, in blocks after the stem.
+    source: usize,
     rows: Vec<Option<Box<[f32]>>>,
     filled: usize,
     /// Every image of an epoch went in: later epochs can run from the cache alone.
@@ -17,12 +23,15 @@ pub struct FeatureCache {
 }
 
 impl FeatureCache {
-    /// A cache for `samples` images of `dim` features, or `None` when it would need more
-    /// than `limit_bytes`.
-    pub fn new(samples: usize, dim: usize, limit_bytes: usize) -> Option<Self> {
+    /// A cache for `samples` rows of `shape`, made by a prefix of `source` blocks, or `None`
+    /// when it would need more than `limit_bytes`.
+    pub fn new(samples: usize, shape: &[usize], source: usize, limit_bytes: usize) -> Option<Self> {
+        let dim: usize = shape.iter().product();
         let bytes = samples.checked_mul(dim)?.checked_mul(std::mem::size_of::<f32>())?;
         (bytes <= limit_bytes).then(|| Self {
+            shape: shape.to_vec(),
             dim,
+            source,
             rows: vec![None; samples],
             filled: 0,
             complete: false,
@@ -66,15 +75,25 @@ impl FeatureCache {
         self.complete
     }
 
+    /// The prefix (blocks after the stem) whose output this holds.
+    pub fn source(&self) -> usize {
+        self.source
+    }
+
+    /// True when the rows are pooled features, false when they are activations.
+    pub fn is_pooled(&self) -> bool {
+        self.shape.len() == 1
+    }
+
     /// A batch from the cache: the samples found (as [`get`](Self::get) finds them) and their
-    /// features `[found, dim]`; `None` when none was found.
+    /// rows `[found, ..shape]`; `None` when none was found.
     pub fn batch(&self, indices: &[usize]) -> Option<(Vec<usize>, TensorData)> {
         let (found, rows) = self.get(indices);
         if found.is_empty() {
             return None;
         }
-        let n = found.len();
-        Some((found, TensorData::new(rows, [n, self.dim])))
+        let shape: Vec<usize> = std::iter::once(found.len()).chain(self.shape.iter().copied()).collect();
+        Some((found, TensorData::new(rows, shape)))
     }
 
     /// Rows held.
@@ -93,7 +112,7 @@ mod tests {
 
     #[test]
     fn rows_come_back_by_sample_and_missing_ones_are_left_out() {
-        let mut cache = FeatureCache::new(5, 2, 1 << 20).unwrap();
+        let mut cache = FeatureCache::new(5, &[2], 8, 1 << 20).unwrap();
         assert!(cache.is_empty());
         cache.put(&[3, 0], &[3.0, 3.5, 0.0, 0.5]);
         cache.put(&[3], &[3.0, 3.5]);
@@ -105,7 +124,9 @@ mod tests {
 
     #[test]
     fn a_cache_over_its_memory_bound_is_not_made() {
-        assert!(FeatureCache::new(1000, 512, 1000 * 512 * 4).is_some());
-        assert!(FeatureCache::new(1001, 512, 1000 * 512 * 4).is_none());
+        assert!(FeatureCache::new(1000, &[512], 8, 1000 * 512 * 4).is_some());
+        assert!(FeatureCache::new(1001, &[512], 8, 1000 * 512 * 4).is_none());
+        assert!(FeatureCache::new(1000, &[2, 16, 16], 1, 1000 * 512 * 4).is_some());
+        assert!(FeatureCache::new(1000, &[3, 16, 16], 1, 1000 * 512 * 4).is_none());
     }
 }

@@ -39,6 +39,9 @@ pub enum StepInput<B: AutodiffBackend> {
     Images(Tensor<B, 4>),
     /// Pooled features of a wholly frozen backbone `[batch, dim]`: only the head runs.
     Features(Tensor<B, 2>),
+    /// The output of a frozen prefix (the stem and `start` blocks): the model goes on from
+    /// block `start`.
+    Activations { x: Tensor<B, 4>, start: usize },
 }
 
 /// A folded prefix runs on the inner backend, outside the autodiff graph; other frozen
@@ -54,6 +57,7 @@ pub fn train_step<B: AutodiffBackend>(
 ) -> (ResNet<B>, StepResult) {
     let features = match (input, settings.prefix) {
         (StepInput::Features(features), _) => features,
+        (StepInput::Activations { x, start }, _) => model.features_after(x, start, settings.modes),
         (StepInput::Images(images), Some(prefix)) => {
             let x = Tensor::from_inner(prefix.forward(images.inner()));
             model.features_after(x, prefix.blocks(), settings.modes)

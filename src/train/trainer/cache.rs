@@ -11,48 +11,84 @@ use crate::train::emitter::Emitter;
 use crate::train::feature_cache::FeatureCache;
 use crate::train::step::StepInput;
 
-/// The most memory the cache may take (f32 features: 2048 per image for ResNet-50 and up).
+/// The most memory a cache may take (f32: 2048 pooled features per image for ResNet-50 and
+/// up; 64 x 56 x 56 activations after a 224 px stem).
 const CACHE_LIMIT_BYTES: usize = 2 << 30;
 
 impl<B: AutodiffBackend> Loop<B> {
-    /// Keeps caches exactly while the folded prefix is the whole backbone (the training one
-    /// only while its images are the same every epoch); any unfreeze in the backbone drops them.
+    /// Keeps the training cache while there is a folded prefix and the training images are the
+    /// same every epoch, made for exactly that prefix (a change of prefix makes a new one); the
+    /// validation cache only while the prefix is the whole backbone (pooled features).
     pub(super) fn update_cache(&mut self) {
         let Some(model) = &self.p.model else { return };
-        let whole_backbone = self.prefix.as_ref().is_some_and(|p| p.blocks() == model.block_count());
+        let prefix_blocks = self.prefix.as_ref().map(|p| p.blocks());
+        let whole_backbone = prefix_blocks == Some(model.block_count());
         let dim = model.fc.weight.dims()[0];
-        let keep = whole_backbone && self.config.train.cache_features;
-        if !keep {
+        let enabled = self.config.train.cache_features;
+        if !(enabled && whole_backbone) {
             self.val_features = None;
         } else if self.val_features.is_none() {
             // Validation images are never augmented.
-            self.val_features = FeatureCache::new(self.p.val.len(), dim, CACHE_LIMIT_BYTES);
+            self.val_features = FeatureCache::new(self.p.val.len(), &[dim], model.block_count(), CACHE_LIMIT_BYTES);
         }
-        if !keep || self.config.data.augment {
+        let Some(blocks) = prefix_blocks.filter(|_| enabled && !self.config.data.augment) else {
             self.features = None;
-        } else if self.features.is_none() {
-            self.features = FeatureCache::new(self.p.train.len(), dim, CACHE_LIMIT_BYTES);
-            self.cache_generation += 1;
+            return;
+        };
+        if self.features.as_ref().is_some_and(|c| c.source() == blocks) {
+            return;
         }
+        let shape = if whole_backbone {
+            vec![dim]
+        } else {
+            self.prefix_output_shape()
+        };
+        self.features = FeatureCache::new(self.p.train.len(), &shape, blocks, CACHE_LIMIT_BYTES);
+        self.cache_generation += 1;
     }
 
-    /// With a cache: runs the images through the folded backbone once, keeps the features
-    /// and hands them on; without one: hands the images on.
+    /// `[channels, height, width]` after the folded prefix, from one blank image.
+    fn prefix_output_shape(&self) -> Vec<usize> {
+        let (Some(prefix), Some(model)) = (&self.prefix, &self.p.model) else {
+            return Vec::new();
+        };
+        let size = self.config.data.image_size as usize;
+        let device = model.fc.weight.device();
+        let blank = Tensor::<B::InnerBackend, 4>::zeros([1, 3, size, size], &device);
+        let [_, c, h, w] = prefix.forward(blank).dims();
+        vec![c, h, w]
+    }
+
+    /// With a cache: runs the images through the folded prefix once, keeps its output and
+    /// hands that on; without one: hands the images on.
     pub(super) fn fill_cache(&mut self, images: Tensor<B, 4>, indices: &[usize]) -> StepInput<B> {
         let (Some(cache), Some(prefix), Some(model)) = (&mut self.features, &self.prefix, &self.p.model) else {
             return StepInput::Images(images);
         };
-        let features = model.valid().features_folded(prefix, images.inner());
-        match features.to_data().convert::<f32>().into_vec::<f32>() {
+        let (values, input) = if cache.is_pooled() {
+            let features = model.valid().features_folded(prefix, images.inner());
+            (features.to_data(), StepInput::Features(Tensor::from_inner(features)))
+        } else {
+            let x = prefix.forward(images.inner());
+            let start = prefix.blocks();
+            (
+                x.to_data(),
+                StepInput::Activations {
+                    x: Tensor::from_inner(x),
+                    start,
+                },
+            )
+        };
+        match values.convert::<f32>().into_vec::<f32>() {
             Ok(values) => cache.put(indices, &values),
             // Cannot happen after `convert`; without the values the cache just stays incomplete.
             Err(_) => self.features = None,
         }
-        StepInput::Features(Tensor::from_inner(features))
+        input
     }
 
-    /// One epoch (from where it stands) from cached features alone, in the loader's batch
-    /// order. Returns false if the cache was dropped mid-epoch, for the loader to go on.
+    /// One epoch (from where it stands) from the cache alone, in the loader's batch order.
+    /// Returns false if the cache was dropped mid-epoch, for the loader to go on.
     pub(super) fn train_from_cache(&mut self, em: &mut Emitter) -> anyhow::Result<bool> {
         let batches = self.p.train.epoch_batches(self.p.state.epoch as u64);
         let mut last = Instant::now();
@@ -62,11 +98,17 @@ impl<B: AutodiffBackend> Loop<B> {
                 return Ok(true);
             }
             let Some(cache) = &self.features else { return Ok(false) };
-            let Some((found, features)) = cache.batch(indices) else {
+            let Some((found, rows)) = cache.batch(indices) else {
                 self.p.state.batches_done += 1;
                 continue;
             };
-            let input = StepInput::Features(Tensor::from_data(features, &self.device));
+            let input = match cache.is_pooled() {
+                true => StepInput::Features(Tensor::from_data(rows, &self.device)),
+                false => StepInput::Activations {
+                    x: Tensor::from_data(rows, &self.device),
+                    start: cache.source(),
+                },
+            };
             self.take_step(em, input, &found, Duration::ZERO, &mut last)?;
         }
         Ok(true)
