@@ -116,7 +116,7 @@ struct Loop<B: AutodiffBackend> {
     skipped: usize,
     /// The frozen prefix with BatchNorm folded in; rebuilt whenever the freeze map changes.
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
-    /// Backbone features per training image, while only the head trains (see `cache.rs`).
+    /// The frozen prefix's output per training image, while augmentation is off (see `cache.rs`).
     features: Option<FeatureCache>,
     /// The same for the validation images (never augmented), kept under the same rule.
     val_features: Option<FeatureCache>,
