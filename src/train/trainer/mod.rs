@@ -118,7 +118,7 @@ struct Loop<B: AutodiffBackend> {
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
     /// The frozen prefix's output per training image, while augmentation is off (see `cache.rs`).
     features: Option<FeatureCache>,
-    /// The same for the validation images (never augmented), kept under the same rule.
+    /// Pooled features of the validation images, while the whole backbone is frozen.
     val_features: Option<FeatureCache>,
     /// Counts the caches made, so an epoch knows it filled the one still in use.
     cache_generation: u64,
