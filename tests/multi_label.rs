@@ -33,24 +33,9 @@ fn attribute_data(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 }
 
 fn train(root: &Path, labels: &Path, runs: &Path, epochs: u32) -> Command {
-    let mut cmd = Command::new(KILN);
-    cmd.args([
-        "train",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/digit-attributes.toml"),
-        "--no-tui",
-    ])
-    .arg("--runs-dir")
-    .arg(runs);
-    for set in [
-        format!("data.root=\"{}\"", root.display()),
-        format!("data.multi_label_csv=\"{}\"", labels.display()),
-        format!("train.epochs={epochs}"),
-        "train.batch_size=8".into(),
-        "train.log_every=1".into(),
-    ] {
-        cmd.arg("--set").arg(set);
-    }
-    cmd
+    let csv = format!("data.multi_label_csv=\"{}\"", labels.display());
+    let epochs = format!("train.epochs={epochs}");
+    common::train_command("digit-attributes.toml", root, runs, &[&csv, &epochs])
 }
 
 #[test]

@@ -11,25 +11,10 @@ use std::time::{Duration, Instant};
 use kiln::runlog::{read_events, read_summary};
 use kiln::train::event::{Event, Status};
 
-const KILN: &str = env!("CARGO_BIN_EXE_kiln");
-
+/// The quickstart, shortened to a few real digits and small batches; the shipped
+/// Fashion-MNIST backbone as is.
 fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(KILN);
-    cmd.args([
-        "train",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/configs/quickstart.toml"),
-        "--no-tui",
-    ])
-    .arg("--runs-dir")
-    .arg(runs)
-    .arg("--set")
-    .arg(format!("data.root=\"{}\"", root.display()))
-    // Shortened: a few real digits and small batches; the shipped Fashion-MNIST backbone as is.
-    .args(["--set", "train.batch_size=8", "--set", "train.log_every=1"]);
-    for set in extra {
-        cmd.args(["--set", set]);
-    }
-    cmd
+    common::train_command("quickstart.toml", root, runs, extra)
 }
 
 fn run_dir(runs: &Path) -> PathBuf {

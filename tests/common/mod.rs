@@ -91,3 +91,25 @@ pub fn resume(dir: &std::path::Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// `kiln train configs/CONFIG --no-tui --runs-dir RUNS` on the images in `root`, shortened (batch
+/// 8, a line per step), with a `--set` for each of `sets`.
+pub fn train_command(
+    config: &str,
+    root: &std::path::Path,
+    runs: &std::path::Path,
+    sets: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.arg("train")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs").join(config))
+        .arg("--no-tui")
+        .arg("--runs-dir")
+        .arg(runs)
+        .arg("--set")
+        .arg(format!("data.root=\"{}\"", root.display()));
+    for set in ["train.batch_size=8", "train.log_every=1"].iter().chain(sets) {
+        cmd.args(["--set", set]);
+    }
+    cmd
+}
