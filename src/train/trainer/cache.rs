@@ -88,7 +88,7 @@ impl<B: AutodiffBackend> Loop<B> {
     }
 
     /// One epoch (from where it stands) from the cache alone, in the loader's batch order.
-    /// Returns false if the cache was dropped mid-epoch, for the loader to go on.
+    /// Returns false if the cache was dropped or replaced mid-epoch, for the loader to go on.
     pub(super) fn train_from_cache(&mut self, em: &mut Emitter) -> anyhow::Result<bool> {
         let batches = self.p.train.epoch_batches(self.p.state.epoch as u64);
         let mut last = Instant::now();
@@ -97,7 +97,11 @@ impl<B: AutodiffBackend> Loop<B> {
             if self.ending.is_some() {
                 return Ok(true);
             }
-            let Some(cache) = &self.features else { return Ok(false) };
+            // An unfreeze mid-epoch may have dropped the cache or put an empty one for the new
+            // prefix in its place: the loader takes over from this batch.
+            let Some(cache) = self.features.as_ref().filter(|c| c.is_complete()) else {
+                return Ok(false);
+            };
             let Some((found, rows)) = cache.batch(indices) else {
                 self.p.state.batches_done += 1;
                 continue;
