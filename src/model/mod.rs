@@ -15,4 +15,4 @@ pub use groups::groups_of;
 pub use groups::{Group, GroupKind};
 pub use named::TensorVisitor;
 pub use norm::{BnMode, batch_norm};
-pub use resnet::{BnModes, ResNet, ResNetConfig};
+pub use resnet::{BnModes, ResNet, ResNetConfig, global_pool};

@@ -105,6 +105,13 @@ impl BnModes {
     }
 }
 
+/// Global average pooling `[batch, channels, h, w]` -> `[batch, channels]`: what the last
+/// block's activations become before the head.
+pub fn global_pool<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 2> {
+    let [n, c, _, _] = x.dims();
+    x.mean_dim(3).mean_dim(2).reshape([n, c])
+}
+
 /// A torchvision-layout ResNet: `conv1, bn1, layer1..layer4, fc`.
 #[derive(Module, Debug)]
 pub struct ResNet<B: Backend> {
@@ -145,8 +152,7 @@ impl<B: Backend> ResNet<B> {
         for (i, block) in self.stages().into_iter().flatten().enumerate().skip(start) {
             x = block.forward(x, modes.block(i));
         }
-        let [n, c, _, _] = x.dims();
-        x.mean_dim(3).mean_dim(2).reshape([n, c])
+        global_pool(x)
     }
 
     pub fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {

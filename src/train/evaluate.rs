@@ -6,7 +6,6 @@ use super::feature_cache::FeatureCache;
 use super::loss::{bce_with_logits, cross_entropy};
 use super::metrics::{EvalAccumulator, EvalMetrics};
 use super::multi_label_metrics::MultiLabelAccumulator;
-use super::targets::Targets;
 use crate::data::{Loader, MultiLabels};
 use crate::model::ResNet;
 
@@ -83,30 +82,29 @@ impl<'a> Score<'a> {
         }
     }
 
-    /// Scores the logits of `loader`'s samples `indices`.
+    /// Scores the logits of `loader`'s samples `indices`. The targets are built on the host,
+    /// where the metrics need them, and sent to the device once for the loss.
     fn add<B: Backend>(&mut self, logits: Tensor<B, 2>, loader: &Loader, indices: &[usize]) {
         let n = indices.len();
         let [_, classes] = logits.dims();
-        let multi = match self {
-            Score::Multi(_, m) => Some(*m),
-            Score::Single(_) => None,
-        };
-        let targets = Targets::of_samples(loader.samples(), indices, multi, &logits.device());
+        let (device, samples) = (logits.device(), loader.samples());
         let values = |t: Tensor<B, 2>| t.into_data().convert::<f32>().into_vec::<f32>().unwrap_or_default();
-        match (self, targets) {
-            (Score::Single(acc), Targets::Classes(t)) => {
-                let loss = cross_entropy(logits.clone(), t, None, 0.0);
+        match self {
+            Score::Single(acc) => {
+                let labels: Vec<usize> = indices.iter().map(|&i| samples[i].label).collect();
+                let targets = labels.iter().map(|&l| l as i64).collect::<Vec<_>>();
+                let targets = Tensor::from_data(TensorData::new(targets, [n]), &device);
+                let loss = cross_entropy(logits.clone(), targets, None, 0.0);
                 let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
-                let labels: Vec<usize> = indices.iter().map(|&i| loader.samples()[i].label).collect();
                 acc.add_batch(&values(logits), classes, &labels, loss_sum);
             }
-            (Score::Multi(acc, _), Targets::MultiHot(t)) => {
-                let loss = bce_with_logits(logits.clone(), t.clone());
+            Score::Multi(acc, multi) => {
+                let rows = multi.multi_hot(indices.iter().map(|&i| samples[i].path.as_path()));
+                let targets = Tensor::from_data(TensorData::new(rows.clone(), [n, classes]), &device);
+                let loss = bce_with_logits(logits.clone(), targets);
                 let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
-                acc.add_batch(&values(logits), &values(t), loss_sum);
+                acc.add_batch(&values(logits), &rows, loss_sum);
             }
-            // `of_samples` makes multi-hot targets exactly when there are multi-labels.
-            _ => {}
         }
     }
 

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::Loop;
+use crate::model::global_pool;
 use crate::train::emitter::Emitter;
 use crate::train::feature_cache::FeatureCache;
 use crate::train::step::StepInput;
@@ -62,14 +62,14 @@ impl<B: AutodiffBackend> Loop<B> {
     /// With a cache: runs the images through the folded prefix once, keeps its output and
     /// hands that on; without one: hands the images on.
     pub(super) fn fill_cache(&mut self, images: Tensor<B, 4>, indices: &[usize]) -> StepInput<B> {
-        let (Some(cache), Some(prefix), Some(model)) = (&mut self.features, &self.prefix, &self.p.model) else {
+        let (Some(cache), Some(prefix)) = (&mut self.features, &self.prefix) else {
             return StepInput::Images(images);
         };
+        let x = prefix.forward(images.inner());
         let (values, input) = if cache.is_pooled() {
-            let features = model.valid().features_folded(prefix, images.inner());
+            let features = global_pool(x);
             (features.to_data(), StepInput::Features(Tensor::from_inner(features)))
         } else {
-            let x = prefix.forward(images.inner());
             let start = prefix.blocks();
             (
                 x.to_data(),
