@@ -132,7 +132,7 @@ fn run_on<B: AutodiffBackend>(spec: &Spec, device: &B::Device) -> Report {
         let prefix = freeze
             .foldable_prefix(!spec.fold)
             .map(|blocks| FoldedPrefix::new(&model.as_ref().expect("just built").valid(), blocks));
-        let lr: BTreeMap<String, f64> = ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+        let lr: BTreeMap<String, f64> = crate::train::control::LR_GROUPS
             .iter()
             .map(|g| (g.to_string(), 1e-4))
             .collect();

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::runlog::read_summary;
-use crate::tui::record::status_word;
 use crate::tui::view::format::fit;
 
 #[derive(Debug, clap::Args)]
@@ -66,7 +65,7 @@ fn row(dir: &Path) -> RunRow {
     // Per-epoch rows say how far an unfinished run got and its best accuracy so far.
     let metrics = epoch_accuracies(&dir.join("metrics.csv"));
     let status = match &summary {
-        Some(s) => status_word(s.status).to_string(),
+        Some(s) => s.status.as_str().to_string(),
         None if recently_written(&dir.join("events.jsonl")) => "running".into(),
         None => "unfinished".into(),
     };

@@ -86,16 +86,15 @@ impl MultiLabels {
     /// Splits the images by `ratios` and `seed`, stratified by each image's first label (images
     /// without labels form a stratum of their own). `Sample::label` is that first label.
     pub fn split(&self, ratios: SplitRatios, seed: u64) -> Result<Split, DataError> {
-        let none = self.classes.len();
         let samples: Vec<Sample> = self
             .sets
             .iter()
             .map(|(path, set)| Sample {
                 path: path.clone(),
-                label: set.first().copied().unwrap_or(none),
+                label: self.stratum(set),
             })
             .collect();
-        let [train, val, test] = stratified_split(&samples, none + 1, ratios, seed)?;
+        let [train, val, test] = stratified_split(&samples, self.classes.len() + 1, ratios, seed)?;
         Ok(Split {
             classes: self.classes.clone(),
             train,
@@ -111,7 +110,7 @@ impl MultiLabels {
                 .into_iter()
                 .map(|s| match self.labels_of(&s.path) {
                     Some(set) => Ok(Sample {
-                        label: set.first().copied().unwrap_or(self.classes.len()),
+                        label: self.stratum(set),
                         path: s.path,
                     }),
                     None => Err(DataError::Manifest {
@@ -128,6 +127,12 @@ impl MultiLabels {
             val: relabel(split.val)?,
             test: relabel(split.test)?,
         })
+    }
+
+    /// The `Sample::label` of an image with these labels: its first label, or one past the last
+    /// label for an image with none.
+    fn stratum(&self, set: &[usize]) -> usize {
+        set.first().copied().unwrap_or(self.classes.len())
     }
 
     /// Multi-hot rows `[paths.len(), classes]`, row-major; an unknown path gets no labels.

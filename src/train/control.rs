@@ -32,7 +32,8 @@ impl Effect {
     }
 }
 
-const LR_GROUPS: [&str; 6] = ["stem", "layer1", "layer2", "layer3", "layer4", "head"];
+/// The learning-rate groups, in network order.
+pub const LR_GROUPS: [&str; 6] = ["stem", "layer1", "layer2", "layer3", "layer4", "head"];
 
 fn show(state: &TrainState) -> String {
     state

@@ -125,6 +125,19 @@ pub enum Status {
     Failed,
 }
 
+impl Status {
+    /// The word a person reads ("early stopped"; summary.json has "early_stopped").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::EarlyStopped => "early stopped",
+            Status::Stopped => "stopped",
+            Status::Aborted => "aborted",
+            Status::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub status: Status,

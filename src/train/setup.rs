@@ -211,7 +211,7 @@ pub fn prepare<B: AutodiffBackend>(
 /// Each group's starting learning rate: `train.head_lr` for the head, `train.group_lr` where
 /// given, `train.lr` for the rest of the backbone.
 fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
-    ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    super::control::LR_GROUPS
         .into_iter()
         .map(|g| (g.to_string(), config.train.base_lr_for(g)))
         .collect()

@@ -10,7 +10,6 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Row, Table};
 
 use super::history::y_bounds;
-use super::record::status_word;
 use super::view::format::{axis, percent};
 use super::view::{Series, draw_chart};
 use crate::runlog::read_events;
@@ -57,7 +56,7 @@ impl Curves {
                     c.epochs
                         .insert(r.epoch, (e.train_loss, e.val.loss, e.val.accuracy * 100.0));
                 }
-                Event::Finished(s) => c.status = status_word(s.status).into(),
+                Event::Finished(s) => c.status = s.status.as_str().into(),
                 _ => {}
             }
         }

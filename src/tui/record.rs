@@ -102,7 +102,7 @@ pub fn apply(app: &mut App, r: Record) {
             let text = match (&summary.error, summary.status) {
                 (Some(e), _) => format!("finished: failed: {e}"),
                 (None, Status::Failed) => "finished: failed".into(),
-                (None, s) => format!("finished: {}", status_word(s)),
+                (None, s) => format!("finished: {}", s.as_str()),
             };
             app.push_log(r.step, LogKind::Info, text);
             app.summary = Some(summary);
@@ -128,14 +128,4 @@ fn started(app: &mut App, time: f64, s: Box<Started>) {
     let text = format!("started {} on {}{resumed}", s.model, s.device);
     app.push_log(app.step, LogKind::Info, text);
     app.run = Some(s);
-}
-
-pub fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Completed => "completed",
-        Status::EarlyStopped => "early stopped",
-        Status::Stopped => "stopped",
-        Status::Aborted => "aborted",
-        Status::Failed => "failed",
-    }
 }

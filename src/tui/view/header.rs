@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Paragraph};
 use super::format::{duration, fit};
 use super::{dim, title_style};
 use crate::tui::app::{App, Mode, RunState};
-use crate::tui::record::status_word;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let name = app.run.as_ref().map_or("waiting for the trainer", |r| r.name.as_str());
@@ -61,7 +60,7 @@ fn state(s: RunState) -> (String, Color) {
         RunState::Running => ("running".into(), Color::Green),
         RunState::Paused => ("paused".into(), Color::Yellow),
         RunState::Stopping => ("stopping".into(), Color::Magenta),
-        RunState::Finished(status) => (format!("finished: {}", status_word(status)), Color::Cyan),
+        RunState::Finished(status) => (format!("finished: {}", status.as_str()), Color::Cyan),
     }
 }
 

@@ -12,7 +12,6 @@ use crate::train::event::Summary;
 use crate::train::metrics::EvalMetrics;
 use crate::tui::app::{App, Dialog};
 use crate::tui::keys::LR_FACTOR;
-use crate::tui::record::status_word;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let (title, lines, width) = match &app.dialog {
@@ -85,7 +84,7 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
         })
     };
     let mut lines = vec![
-        row("status", status_word(s.status).into()),
+        row("status", s.status.as_str().into()),
         row("epochs", format!("{} ({} steps)", s.epochs_run, s.steps)),
         row("best epoch", s.best_epoch.map_or("-".into(), |e| e.to_string())),
         row("validation", metrics(&s.val)),
