@@ -62,7 +62,7 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = lines.join("\n");
     assert!(stdout.contains("label acc"), "{stdout}");
-    let dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let dir = common::run_dir(&runs);
     assert_eq!(
         std::fs::read_to_string(dir.join("classes.txt")).unwrap(),
         "even\nloop\nprime\nstraight\n"

@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,12 +15,6 @@ use kiln::train::event::{Event, Status};
 /// Fashion-MNIST backbone as is.
 fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
     common::train_command("quickstart.toml", root, runs, extra)
-}
-
-fn run_dir(runs: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).unwrap().map(|e| e.unwrap().path()).collect();
-    dirs.sort();
-    dirs.pop().expect("a run directory")
 }
 
 fn wait_for(child: &mut Child, deadline: Duration, mut ready: impl FnMut() -> bool) {
@@ -69,7 +63,7 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'frobnicate'"));
 
-    let dir = run_dir(&runs);
+    let dir = common::run_dir(&runs);
     for file in [
         "config.toml",
         "classes.txt",
@@ -156,7 +150,7 @@ fn killed_run_resumes_from_its_last_checkpoint() {
     wait_for(&mut child, Duration::from_secs(300), checkpointed);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    let dir = run_dir(&runs);
+    let dir = common::run_dir(&runs);
     let before = read_events(&dir.join("events.jsonl")).unwrap();
     assert!(!before.iter().any(|r| matches!(r.event, Event::Finished(_))));
     let checkpoint_step = before
@@ -211,7 +205,7 @@ fn ctrl_c_stops_gracefully_with_a_checkpoint() {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let dir = run_dir(&runs);
+    let dir = common::run_dir(&runs);
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.status, Status::Stopped);
     assert!(summary.steps < 50 * 3);
@@ -243,7 +237,7 @@ fn settings_the_cpu_trainer_cannot_honour_are_refused_by_name() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(key), "{stderr}");
         // The failed run is still on record.
-        let summary = read_summary(&run_dir(&runs).join("summary.json")).unwrap();
+        let summary = read_summary(&common::run_dir(&runs).join("summary.json")).unwrap();
         assert_eq!(summary.status, Status::Failed);
         assert!(summary.error.unwrap().contains(key));
     }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -131,12 +130,6 @@ fn shown_step(screen: &str, applied: &str) -> u64 {
     after.split_whitespace().next().unwrap().parse().unwrap()
 }
 
-fn run_dir(runs: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).unwrap().map(|e| e.unwrap().path()).collect();
-    dirs.sort();
-    dirs.pop().expect("a run directory")
-}
-
 #[test]
 fn dashboard_steers_a_run_and_gives_the_terminal_back() {
     let tmp = tempfile::tempdir().unwrap();
@@ -197,7 +190,7 @@ fn dashboard_steers_a_run_and_gives_the_terminal_back() {
     let screen = tmux.wait("the shell's answer", Duration::from_secs(30), |s| s.contains("done-42"));
     assert!(screen.contains("icanon echo done-42"), "{screen}");
 
-    let dir = run_dir(&runs);
+    let dir = common::run_dir(&runs);
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.status, Status::Stopped);
     let events = read_events(&dir.join("events.jsonl")).unwrap();

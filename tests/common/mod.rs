@@ -113,3 +113,10 @@ pub fn train_command(
     }
     cmd
 }
+
+/// The newest run directory in `runs` (names start with the time).
+pub fn run_dir(runs: &std::path::Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    dirs.pop().expect("a run directory")
+}
