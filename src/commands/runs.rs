@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::runlog::read_summary;
+use crate::runlog::{RunDir, read_summary};
 use crate::tui::view::format::fit;
 
 #[derive(Debug, clap::Args)]
@@ -41,32 +41,29 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 /// Every run directory (one with a config.toml) under `dir`, oldest first.
 pub fn list(dir: &Path) -> anyhow::Result<Vec<RunRow>> {
     let entries = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?;
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("config.toml").is_file())
-        .collect();
-    dirs.sort();
-    Ok(dirs.iter().map(|d| row(d)).collect())
+    let mut dirs: Vec<RunDir> = entries.flatten().filter_map(|e| RunDir::open(&e.path()).ok()).collect();
+    dirs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(dirs.iter().map(row).collect())
 }
 
-fn row(dir: &Path) -> RunRow {
+fn row(dir: &RunDir) -> RunRow {
     let name = dir
+        .path
         .file_name()
         .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    let config = std::fs::read_to_string(dir.join("config.toml"))
+    let config = std::fs::read_to_string(dir.config())
         .ok()
         .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
         .unwrap_or_default();
     let get = |section: &str, key: &str| config.get(section).and_then(|s| s.get(key)).cloned();
     let text = |v: Option<toml::Value>| v.and_then(|v| v.as_str().map(str::to_string)).unwrap_or("-".into());
     let planned = get("train", "epochs").and_then(|v| v.as_integer());
-    let summary = read_summary(&dir.join("summary.json")).ok();
+    let summary = read_summary(&dir.summary()).ok();
     // Per-epoch rows say how far an unfinished run got and its best accuracy so far.
-    let metrics = epoch_accuracies(&dir.join("metrics.csv"));
+    let metrics = epoch_accuracies(&dir.metrics());
     let status = match &summary {
         Some(s) => s.status.as_str().to_string(),
-        None if recently_written(&dir.join("events.jsonl")) => "running".into(),
+        None if recently_written(&dir.events()) => "running".into(),
         None => "unfinished".into(),
     };
     let best = summary
