@@ -1,7 +1,7 @@
-//! Would kiln's own convolution weight gradient beat Burn's on the CPU? An experiment, not a
-//! kiln feature: for each 3x3 convolution shape of ResNet-18 at 224 px, batch 8, it times
-//! Flex's `conv2d_weight_backward` (Burn's default: a convolution over batch/channel-swapped
-//! views) against im2col + one `gemm` per image, and checks that both give the same gradient.
+//! kiln's own convolution weight gradient against Burn's on the CPU: for each 3x3 convolution
+//! shape of ResNet-18 at 224 px, batch 8, it times Flex's `conv2d_weight_backward` (Burn's
+//! default: a convolution over batch/channel-swapped views) against kiln's im2col + gemm
+//! (`kiln::conv::weight_grad`, what training on Flex uses), and checks both give the same gradient.
 //!
 //! cargo bench --bench conv_grad -- [--batch 8] [--repeat 5]
 //!
@@ -12,6 +12,7 @@ use std::time::Instant;
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
+use kiln::conv::weight_grad::{ConvGeometry, conv2d_weight_grad};
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
 const SHAPES: [(usize, usize, usize, usize); 7] = [
@@ -65,7 +66,16 @@ fn main() {
         };
         let xs = x.to_data().into_vec::<f32>().unwrap();
         let dys = dy.to_data().into_vec::<f32>().unwrap();
-        let own_grad = || weight_grad(&xs, &dys, batch, cin, cout, side, out_side, stride);
+        let geometry = ConvGeometry {
+            batch,
+            in_channels: cin,
+            out_channels: cout,
+            input: [side, side],
+            kernel: [3, 3],
+            stride: [stride, stride],
+            padding: [1, 1],
+        };
+        let own_grad = || conv2d_weight_grad(&geometry, &xs, &dys);
         let (burn_ms, reference) = median_ms(repeat, burn_grad);
         let (own_ms, own) = median_ms(repeat, own_grad);
         let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -94,77 +104,4 @@ fn median_ms<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
         .collect();
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], out)
-}
-
-/// dW[co, ci, ky, kx] = sum over images and output pixels of dY[n, co, p] * x[n, ci, p + k]:
-/// per image, the 3x3 patches of x as columns (im2col), then dW += dY_n (cout x P) x cols^T.
-#[allow(clippy::too_many_arguments)]
-fn weight_grad(
-    x: &[f32],
-    dy: &[f32],
-    batch: usize,
-    cin: usize,
-    cout: usize,
-    side: usize,
-    out_side: usize,
-    stride: usize,
-) -> Vec<f32> {
-    let p = out_side * out_side;
-    let ck = cin * 9;
-    let mut cols = vec![0f32; ck * p];
-    let mut dw = vec![0f32; cout * ck];
-    for n in 0..batch {
-        let image = &x[n * cin * side * side..(n + 1) * cin * side * side];
-        for ci in 0..cin {
-            let plane = &image[ci * side * side..(ci + 1) * side * side];
-            for ky in 0..3 {
-                for kx in 0..3 {
-                    let row = &mut cols[((ci * 3 + ky) * 3 + kx) * p..][..p];
-                    for oy in 0..out_side {
-                        let iy = (oy * stride + ky) as isize - 1;
-                        let out_row = &mut row[oy * out_side..(oy + 1) * out_side];
-                        if iy < 0 || iy >= side as isize {
-                            out_row.fill(0.0);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * side..(iy as usize + 1) * side];
-                        for (ox, v) in out_row.iter_mut().enumerate() {
-                            let ix = (ox * stride + kx) as isize - 1;
-                            *v = if ix < 0 || ix >= side as isize {
-                                0.0
-                            } else {
-                                src[ix as usize]
-                            };
-                        }
-                    }
-                }
-            }
-        }
-        let dy_n = &dy[n * cout * p..(n + 1) * cout * p];
-        // SAFETY: the slices hold m x k, k x n and m x n values with the strides given.
-        unsafe {
-            gemm::gemm(
-                cout,
-                ck,
-                p,
-                dw.as_mut_ptr(),
-                1,
-                ck as isize,
-                n > 0,
-                dy_n.as_ptr(),
-                1,
-                p as isize,
-                cols.as_ptr(),
-                p as isize,
-                1,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-    }
-    dw
 }

@@ -46,3 +46,42 @@ macro_rules! with_backend {
         }
     }};
 }
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::{ConvOptions, FloatTensor};
+
+/// Burn's backend extension for the operations kiln runs through its own kernels. Each method
+/// defaults to Burn's; Flex overrides the convolution weight gradient (`crate::conv`), and the
+/// autodiff backend routes convolution backward through it.
+pub trait KilnBackend: Backend {
+    /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
+    /// weight gradient from [`KilnBackend::kiln_conv2d_weight_grad`].
+    fn kiln_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, bias, options)
+    }
+
+    /// The gradient of a convolution's weight, as `ModuleOps::conv2d_weight_backward`.
+    fn kiln_conv2d_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, output_grad, options)
+    }
+}
+
+/// What training needs: autodiff over a [`KilnBackend`], itself a [`KilnBackend`].
+pub trait TrainBackend: AutodiffBackend<InnerBackend: KilnBackend> + KilnBackend {}
+
+impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: KilnBackend> + KilnBackend {}
+
+#[cfg(feature = "cuda")]
+impl KilnBackend for Cuda {}
+#[cfg(feature = "cuda")]
+impl KilnBackend for CudaBf16 {}

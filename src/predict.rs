@@ -1,6 +1,7 @@
 //! Forward passes for `kiln predict`: logits, softmax probabilities (or, for a multi-label
 //! model, one sigmoid per label) and the top classes.
 
+use crate::backend::KilnBackend;
 use burn::prelude::*;
 
 use crate::model::ResNet;
@@ -46,7 +47,7 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 }
 
 /// Runs `images` (`n` images, each CHW with side `size`, already normalised) through the model.
-pub fn predict<B: Backend>(
+pub fn predict<B: KilnBackend>(
     model: &ResNet<B>,
     images: Vec<f32>,
     n: usize,

@@ -7,10 +7,10 @@ mod report;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::backend::TrainBackend;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 pub use report::Report;
@@ -70,7 +70,7 @@ pub fn run(spec: &Spec) -> Report {
     crate::with_backend!(spec.device, spec.precision, |device: B| run_on::<B>(spec, &device))
 }
 
-fn run_on<B: AutodiffBackend>(spec: &Spec, device: &B::Device) -> Report {
+fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
     B::seed(device, 0);
     let memory = memory::Tracker::start(spec.device);
     let [n, s] = [spec.batch, spec.image_size];

@@ -6,6 +6,8 @@ use burn::tensor::activation::relu;
 use super::arch::BlockKind;
 use super::named::{TensorVisitor, visit_bn, visit_conv};
 use super::norm::{BnMode, batch_norm};
+use crate::backend::KilnBackend;
+use crate::conv::conv2d;
 
 /// One residual block: torchvision's `BasicBlock` (conv1, conv2) or `Bottleneck`
 /// (conv1, conv2, conv3), with stride on the 3x3 conv as in torchvision's ResNet v1.5.
@@ -85,19 +87,6 @@ impl<B: Backend> Block<B> {
         }
     }
 
-    pub fn forward(&self, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
-        let identity = match &self.downsample {
-            Some(d) => batch_norm(&d.bn, d.conv.forward(x.clone()), mode),
-            None => x.clone(),
-        };
-        let out = relu(batch_norm(&self.bn1, self.conv1.forward(x), mode));
-        let mut out = batch_norm(&self.bn2, self.conv2.forward(out), mode);
-        if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = batch_norm(bn3, conv3.forward(relu(out)), mode);
-        }
-        relu(out + identity)
-    }
-
     pub(crate) fn walk_tensors<V: TensorVisitor<B>>(&mut self, v: &mut V, prefix: &str) {
         visit_conv(v, &format!("{prefix}.conv1"), &mut self.conv1);
         visit_bn(v, &format!("{prefix}.bn1"), &mut self.bn1);
@@ -113,5 +102,20 @@ impl<B: Backend> Block<B> {
             visit_conv(v, &format!("{prefix}.downsample.0"), &mut d.conv);
             visit_bn(v, &format!("{prefix}.downsample.1"), &mut d.bn);
         }
+    }
+}
+
+impl<B: KilnBackend> Block<B> {
+    pub fn forward(&self, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
+        let identity = match &self.downsample {
+            Some(d) => batch_norm(&d.bn, conv2d(&d.conv, x.clone()), mode),
+            None => x.clone(),
+        };
+        let out = relu(batch_norm(&self.bn1, conv2d(&self.conv1, x), mode));
+        let mut out = batch_norm(&self.bn2, conv2d(&self.conv2, out), mode);
+        if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
+            out = batch_norm(bn3, conv2d(conv3, relu(out)), mode);
+        }
+        relu(out + identity)
     }
 }

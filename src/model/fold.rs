@@ -14,6 +14,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 
 use super::{Block, ResNet};
+use crate::backend::KilnBackend;
 
 /// `bn(conv(x))` as one convolution with a bias.
 fn fold<B: Backend>(conv: &Conv2d<B>, bn: &BatchNorm<B>) -> Conv2d<B> {
@@ -100,7 +101,7 @@ impl<B: Backend> FoldedPrefix<B> {
     }
 }
 
-impl<B: Backend> ResNet<B> {
+impl<B: KilnBackend> ResNet<B> {
     /// The whole backbone folded, for inference: eval-mode BatchNorm as separate
     /// scale-and-shift passes costs about twice the convolutions on the CPU backend.
     pub fn folded(&self) -> FoldedPrefix<B> {

@@ -7,6 +7,8 @@ use super::arch::Arch;
 use super::block::{Block, bn, conv};
 use super::named::{TensorVisitor, visit_bn, visit_conv, visit_linear};
 use super::norm::{BnMode, batch_norm};
+use crate::backend::KilnBackend;
+use crate::conv::conv2d;
 
 /// What to build: the architecture, the class count of the head and its dropout.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,29 +134,6 @@ impl<B: Backend> ResNet<B> {
         self.fc.weight.dims()[1]
     }
 
-    /// Logits `[batch, classes]` for images `[batch, 3, height, width]`, in inference mode.
-    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
-        self.head(self.features(images, &BnModes::all(BnMode::Eval)))
-    }
-
-    /// Pooled features `[batch, feature_dim]`: everything up to the classifier, each part's
-    /// BatchNorm in the mode `modes` gives it.
-    pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
-        let x = relu(batch_norm(&self.bn1, self.conv1.forward(images), modes.stem));
-        let x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
-        self.features_after(x, 0, modes)
-    }
-
-    /// Pooled features from the activations before block `start` (counted over all stages),
-    /// e.g. the output of a [`FoldedPrefix`](super::FoldedPrefix) of `start` blocks.
-    pub fn features_after(&self, x: Tensor<B, 4>, start: usize, modes: &BnModes) -> Tensor<B, 2> {
-        let mut x = x;
-        for (i, block) in self.stages().into_iter().flatten().enumerate().skip(start) {
-            x = block.forward(x, modes.block(i));
-        }
-        global_pool(x)
-    }
-
     pub fn head(&self, features: Tensor<B, 2>) -> Tensor<B, 2> {
         self.fc.forward(self.dropout.forward(features))
     }
@@ -179,5 +158,30 @@ impl<B: Backend> ResNet<B> {
             }
         }
         visit_linear(v, "fc", &mut self.fc);
+    }
+}
+
+impl<B: KilnBackend> ResNet<B> {
+    /// Logits `[batch, classes]` for images `[batch, 3, height, width]`, in inference mode.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.head(self.features(images, &BnModes::all(BnMode::Eval)))
+    }
+
+    /// Pooled features `[batch, feature_dim]`: everything up to the classifier, each part's
+    /// BatchNorm in the mode `modes` gives it.
+    pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
+        let x = relu(batch_norm(&self.bn1, conv2d(&self.conv1, images), modes.stem));
+        let x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
+        self.features_after(x, 0, modes)
+    }
+
+    /// Pooled features from the activations before block `start` (counted over all stages),
+    /// e.g. the output of a [`FoldedPrefix`](super::FoldedPrefix) of `start` blocks.
+    pub fn features_after(&self, x: Tensor<B, 4>, start: usize, modes: &BnModes) -> Tensor<B, 2> {
+        let mut x = x;
+        for (i, block) in self.stages().into_iter().flatten().enumerate().skip(start) {
+            x = block.forward(x, modes.block(i));
+        }
+        global_pool(x)
     }
 }

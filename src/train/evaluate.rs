@@ -1,5 +1,6 @@
 //! Evaluation over a split: loss, accuracy, top-5 (or label accuracy), F1, confusion matrix.
 
+use crate::backend::KilnBackend;
 use burn::prelude::*;
 
 use super::feature_cache::FeatureCache;
@@ -11,7 +12,7 @@ use crate::model::ResNet;
 
 /// Runs `model` (inference mode: running BatchNorm statistics, no dropout) over every batch.
 /// The loss is plain cross-entropy (multi-label: BCE), so it compares across loss settings.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: KilnBackend>(
     model: &ResNet<B>,
     loader: &Loader,
     size: usize,
@@ -31,7 +32,7 @@ pub fn evaluate<B: Backend>(
 /// [`evaluate`] through a cache of backbone features, for a model whose backbone is frozen:
 /// the first call fills the cache, later ones run only the head. The caller drops the cache
 /// when the backbone changes.
-pub fn evaluate_cached<B: Backend>(
+pub fn evaluate_cached<B: KilnBackend>(
     model: &ResNet<B>,
     loader: &Loader,
     size: usize,

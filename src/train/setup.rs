@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::backend::TrainBackend;
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 
@@ -37,7 +38,7 @@ pub struct Prepared<B: AutodiffBackend> {
     pub epoch_started: Instant,
 }
 
-impl<B: AutodiffBackend> Prepared<B> {
+impl<B: TrainBackend> Prepared<B> {
     pub fn model(&self) -> anyhow::Result<&ResNet<B>> {
         self.model.as_ref().context("the trainer lost its model")
     }
@@ -55,7 +56,7 @@ impl<B: AutodiffBackend> Prepared<B> {
     }
 }
 
-pub fn prepare<B: AutodiffBackend>(
+pub fn prepare<B: TrainBackend>(
     job: &TrainJob,
     device: &B::Device,
     device_label: &str,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::backend::TrainBackend;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
@@ -47,7 +48,7 @@ pub enum StepInput<B: AutodiffBackend> {
 /// A folded prefix runs on the inner backend, outside the autodiff graph; other frozen
 /// parameters need no gradient, so they record none. The loss and accuracy are read back,
 /// which waits for the device.
-pub fn train_step<B: AutodiffBackend>(
+pub fn train_step<B: TrainBackend>(
     model: ResNet<B>,
     optim: &mut Optim<B>,
     loss_fn: &LossFn<B>,

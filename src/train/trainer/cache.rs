@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::backend::TrainBackend;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::Loop;
 use crate::model::global_pool;
@@ -15,7 +15,7 @@ use crate::train::step::StepInput;
 /// up; 64 x 56 x 56 activations after a 224 px stem).
 const CACHE_LIMIT_BYTES: usize = 2 << 30;
 
-impl<B: AutodiffBackend> Loop<B> {
+impl<B: TrainBackend> Loop<B> {
     /// Keeps the training cache while there is a folded prefix and the training images are the
     /// same every epoch, made for exactly that prefix (a change of prefix makes a new one); the
     /// validation cache only while the prefix is the whole backbone (pooled features).

@@ -5,6 +5,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::backend::TrainBackend;
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -124,7 +125,7 @@ struct Loop<B: AutodiffBackend> {
     cache_generation: u64,
 }
 
-impl<B: AutodiffBackend> Loop<B> {
+impl<B: TrainBackend> Loop<B> {
     fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
         let mut new = Self {
             config: job.config,

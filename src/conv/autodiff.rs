@@ -1,0 +1,68 @@
+//! Under autodiff, a convolution is one tracked operation whose backward takes the weight
+//! gradient from the inner backend's [`KilnBackend::kiln_conv2d_weight_grad`] and the input
+//! gradient from Burn's `conv2d_x_backward`. A bias is added as an ordinary tracked sum.
+
+use burn::backend::Autodiff;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::TensorMetadata;
+use burn::tensor::ops::{ConvOptions, FloatTensor, FloatTensorOps};
+
+use crate::backend::KilnBackend;
+
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl<B: KilnBackend> Backward<B, 2> for Conv2dBackward {
+    type State = (NodeId, NodeId, ConvOptions<2>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_weight] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, options) = ops.state;
+        let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x_state);
+        let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
+        // A frozen weight or an image batch has no node: its gradient is never computed.
+        if let Some(node) = node_x {
+            let dx = B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = node_weight {
+            grads.register::<B>(node.id, B::kiln_conv2d_weight_grad(x, weight, grad, options));
+        }
+    }
+}
+
+impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
+    fn kiln_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let out = match Conv2dBackward
+            .prepare::<C>([x.node.clone(), weight.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let out = B::kiln_conv2d(x.primitive, weight.primitive, None, options.clone());
+                prep.finish((x_state, weight_state, options), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::kiln_conv2d(x.primitive, weight.primitive, None, options)),
+        };
+        match bias {
+            Some(bias) => {
+                let channels = bias.primitive.shape()[0];
+                let bias = Self::float_reshape(bias, [1, channels, 1, 1].into());
+                Self::float_add(out, bias)
+            }
+            None => out,
+        }
+    }
+}

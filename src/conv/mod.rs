@@ -1,0 +1,127 @@
+//! Convolution through [`KilnBackend`], so that kiln's own kernels run where they beat Burn's:
+//! on Flex, the weight gradient is im2col + gemm ([`weight_grad`]); everywhere else Burn's.
+
+mod autodiff;
+mod flex;
+pub mod weight_grad;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+use burn::tensor::ops::ConvOptions;
+
+use crate::backend::KilnBackend;
+
+/// `conv.forward(x)`, through [`KilnBackend::kiln_conv2d`] when the padding is symmetric
+/// (every convolution of a ResNet); anything else goes to Burn's module unchanged.
+pub fn conv2d<B: KilnBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+        _ => return conv.forward(x),
+    };
+    let options = ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
+    let bias = conv.bias.as_ref().map(|b| b.val().into_primitive().tensor());
+    let out = B::kiln_conv2d(
+        x.into_primitive().tensor(),
+        conv.weight.val().into_primitive().tensor(),
+        bias,
+        options,
+    );
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::backend::CpuTrain;
+
+    type B = CpuTrain;
+
+    /// Input and weight (and bias) gradients of `f(conv, x)` summed against a fixed random
+    /// projection, so that every output element's gradient matters.
+    fn grads(conv: &Conv2d<B>, x: &Tensor<B, 4>, through_kiln: bool) -> (Vec<f32>, Option<Vec<f32>>, Option<Vec<f32>>) {
+        let x = x.clone().require_grad();
+        let out = if through_kiln {
+            conv2d(conv, x.clone())
+        } else {
+            conv.forward(x.clone())
+        };
+        // The same projection on both paths: a seeded one, made only from the output's size.
+        let n = out.shape().num_elements();
+        let projection: Vec<f32> = (0..n).map(|i| ((i * 7919 % 211) as f32 / 105.0) - 1.0).collect();
+        let projection = Tensor::<B, 1>::from_floats(projection.as_slice(), &out.device()).reshape(out.dims());
+        let grads = (out * projection).sum().backward();
+        let of = |t: Option<Tensor<<B as burn::tensor::backend::AutodiffBackend>::InnerBackend, 4>>| {
+            t.map(|t| t.into_data().to_vec::<f32>().unwrap())
+        };
+        let dx = of(x.grad(&grads)).expect("the input requires a gradient");
+        let dw = of(conv.weight.val().grad(&grads));
+        let db = conv
+            .bias
+            .as_ref()
+            .and_then(|b| b.val().grad(&grads))
+            .map(|t| t.into_data().to_vec::<f32>().unwrap());
+        (dx, dw, db)
+    }
+
+    fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale,
+                "{what}: element {i} is {a}, Burn's conv gives {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_match_burns_convolution() {
+        let device = Default::default();
+        // A padded strided 3x3 without bias (a ResNet conv) and a 7x7 stem-like one with bias.
+        let convs = [
+            Conv2dConfig::new([4, 6], [3, 3])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false),
+            Conv2dConfig::new([3, 5], [7, 7])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3)),
+        ];
+        for config in convs {
+            let conv: Conv2d<B> = config.init(&device);
+            let x = Tensor::<B, 4>::random([2, config.channels[0], 11, 9], Distribution::Normal(0.0, 1.0), &device);
+            let (dx, dw, db) = grads(&conv, &x, true);
+            let (rx, rw, rb) = grads(&conv, &x, false);
+            assert_close("input gradient", &dx, &rx);
+            assert_close("weight gradient", &dw.unwrap(), &rw.unwrap());
+            assert_eq!(
+                db.is_some(),
+                config.bias,
+                "a bias gradient exactly when there is a bias"
+            );
+            if let (Some(db), Some(rb)) = (db, rb) {
+                assert_close("bias gradient", &db, &rb);
+            }
+        }
+    }
+
+    #[test]
+    fn a_frozen_weight_gets_no_gradient_but_the_input_still_does() {
+        let device = Default::default();
+        let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        let conv = conv.no_grad();
+        let x = Tensor::<B, 4>::random([2, 3, 6, 6], Distribution::Normal(0.0, 1.0), &device);
+        let (dx, dw, _) = grads(&conv, &x, true);
+        let (rx, ..) = grads(&conv, &x, false);
+        assert!(dw.is_none(), "a frozen weight must not get a gradient");
+        assert_close("input gradient", &dx, &rx);
+    }
+}
