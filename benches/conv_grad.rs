@@ -12,7 +12,8 @@ use std::time::Instant;
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
-use kiln::conv::weight_grad::{ConvGeometry, conv2d_weight_grad};
+use kiln::conv::geometry::ConvGeometry;
+use kiln::conv::weight_grad::conv2d_weight_grad;
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
 const SHAPES: [(usize, usize, usize, usize); 7] = [

@@ -51,11 +51,12 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor};
 
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
-/// defaults to Burn's; Flex overrides the convolution weight gradient (`crate::conv`), and the
-/// autodiff backend routes convolution backward through it.
+/// defaults to Burn's; Flex overrides the convolution gradients (`crate::conv`), and the
+/// autodiff backend routes convolution backward through them.
 pub trait KilnBackend: Backend {
     /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
-    /// weight gradient from [`KilnBackend::kiln_conv2d_weight_grad`].
+    /// gradients from [`KilnBackend::kiln_conv2d_x_grad`] and
+    /// [`KilnBackend::kiln_conv2d_weight_grad`].
     fn kiln_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -63,6 +64,16 @@ pub trait KilnBackend: Backend {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         Self::conv2d(x, weight, bias, options)
+    }
+
+    /// The gradient of a convolution's input, as `ModuleOps::conv2d_x_backward`.
+    fn kiln_conv2d_x_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, output_grad, options)
     }
 
     /// The gradient of a convolution's weight, as `ModuleOps::conv2d_weight_backward`.

@@ -1,6 +1,6 @@
-//! Under autodiff, a convolution is one tracked operation whose backward takes the weight
-//! gradient from the inner backend's [`KilnBackend::kiln_conv2d_weight_grad`] and the input
-//! gradient from Burn's `conv2d_x_backward`. A bias is added as an ordinary tracked sum.
+//! Under autodiff, a convolution is one tracked operation whose backward takes its input and
+//! weight gradients from the inner backend's [`KilnBackend`] methods. A bias is added as an
+//! ordinary tracked sum.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::NodeId;
@@ -27,7 +27,7 @@ impl<B: KilnBackend> Backward<B, 2> for Conv2dBackward {
         let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
         // A frozen weight or an image batch has no node: its gradient is never computed.
         if let Some(node) = node_x {
-            let dx = B::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+            let dx = B::kiln_conv2d_x_grad(x.clone(), weight.clone(), grad.clone(), options.clone());
             grads.register::<B>(node.id, dx);
         }
         if let Some(node) = node_weight {

@@ -1,45 +1,68 @@
-//! Flex takes its convolution weight gradient from kiln's im2col + gemm kernel (f32; other
-//! float types, groups and dilation keep Burn's).
+//! Flex takes its convolution gradients from kiln's kernels (f32 without groups or dilation;
+//! anything else keeps Burn's).
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::{ConvOptions, ModuleOps};
 use burn::tensor::{DType, TensorData};
 
-use super::weight_grad::{ConvGeometry, conv2d_weight_grad};
+use super::geometry::ConvGeometry;
+use super::input_grad::conv2d_input_grad;
+use super::weight_grad::conv2d_weight_grad;
 use crate::backend::KilnBackend;
 
 impl KilnBackend for Flex {
+    fn kiln_conv2d_x_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        let Some(g) = geometry(&x, &weight, &output_grad, &options) else {
+            return Flex::conv2d_x_backward(x, weight, output_grad, options);
+        };
+        let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
+        let dx = conv2d_input_grad(&g, f32s(&weight), f32s(&output_grad));
+        FlexTensor::from_data(TensorData::new(dx, x.layout().shape().clone()))
+    }
+
     fn kiln_conv2d_weight_grad(
         x: FlexTensor,
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        let plain = options.groups == 1 && options.dilation == [1, 1];
-        if !plain || x.dtype() != DType::F32 || output_grad.dtype() != DType::F32 {
+        let Some(g) = geometry(&x, &weight, &output_grad, &options) else {
             return Flex::conv2d_weight_backward(x, weight, output_grad, options);
-        }
-        let w_shape = weight.layout().shape().clone();
-        let [batch, in_channels, h, w] = dims4(&x);
-        let g = ConvGeometry {
-            batch,
-            in_channels,
-            out_channels: w_shape[0],
-            input: [h, w],
-            kernel: [w_shape[2], w_shape[3]],
-            stride: options.stride,
-            padding: options.padding,
         };
         let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
         let dw = conv2d_weight_grad(&g, f32s(&x), f32s(&output_grad));
-        FlexTensor::from_data(TensorData::new(dw, w_shape))
+        FlexTensor::from_data(TensorData::new(dw, weight.layout().shape().clone()))
     }
 }
 
-fn dims4(t: &FlexTensor) -> [usize; 4] {
-    let shape = t.layout().shape();
-    [shape[0], shape[1], shape[2], shape[3]]
+/// The geometry kiln's kernels handle, or `None` for what they do not (groups, dilation,
+/// anything but f32).
+fn geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    output_grad: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Option<ConvGeometry> {
+    let f32s = [x, weight, output_grad].iter().all(|t| t.dtype() == DType::F32);
+    if !f32s || options.groups != 1 || options.dilation != [1, 1] {
+        return None;
+    }
+    let [x, w] = [x, weight].map(|t| t.layout().shape().clone());
+    Some(ConvGeometry {
+        batch: x[0],
+        in_channels: x[1],
+        out_channels: w[0],
+        input: [x[2], x[3]],
+        kernel: [w[2], w[3]],
+        stride: options.stride,
+        padding: options.padding,
+    })
 }
 
 fn f32s(t: &FlexTensor) -> &[f32] {

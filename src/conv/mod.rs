@@ -1,8 +1,14 @@
 //! Convolution through [`KilnBackend`], so that kiln's own kernels run where they beat Burn's:
-//! on Flex, the weight gradient is im2col + gemm ([`weight_grad`]); everywhere else Burn's.
+//! on Flex, the weight gradient is im2col + gemm ([`weight_grad`]) and the input gradient gemm +
+//! col2im ([`input_grad`]); everywhere else, Burn's.
 
 mod autodiff;
 mod flex;
+pub mod geometry;
+pub mod input_grad;
+mod patches;
+#[cfg(test)]
+mod test_support;
 pub mod weight_grad;
 
 use burn::nn::PaddingConfig2d;

@@ -1,0 +1,106 @@
+//! The convolution input gradient as one matrix multiply per image and col2im, on plain f32
+//! slices. Flex's own (a transposed convolution) scatters its columns on one thread with a
+//! bounds check per value; this scatters whole rows, one input channel per thread.
+
+use super::geometry::ConvGeometry;
+use super::patches::col2im;
+
+/// dX[n, ci, iy, ix] = Σ over output channels and kernel positions of W[co, ci, ky, kx] ·
+/// dY[n, co, oy, ox] where iy = oy·sh + ky − ph (and likewise for x). `w` is
+/// `[Cout, Cin, kh, kw]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
+/// `[N, Cin, H, W]`, row-major.
+pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    let pixels = g.pixels();
+    let ck = g.patch_len();
+    assert_eq!(w.len(), g.out_channels * ck, "weight does not match {g:?}");
+    assert_eq!(
+        dy.len(),
+        g.batch * g.out_channels * pixels,
+        "output gradient does not match {g:?}"
+    );
+    let mut dx = vec![0f32; g.batch * g.image_len()];
+    let mut cols = if g.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0f32; ck * pixels]
+    };
+    for (dx_n, dy_n) in dx
+        .chunks_exact_mut(g.image_len())
+        .zip(dy.chunks_exact(g.out_channels * pixels))
+    {
+        // Columns (ck x P) = Wᵀ (ck x Cout) · dY_n (Cout x P); a pointwise conv's columns are dX_n.
+        let dst: &mut [f32] = if g.is_pointwise() { dx_n } else { &mut cols };
+        // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
+        unsafe {
+            gemm::gemm(
+                ck,
+                pixels,
+                g.out_channels,
+                dst.as_mut_ptr(),
+                1,
+                pixels as isize,
+                false,
+                w.as_ptr(),
+                ck as isize,
+                1,
+                dy_n.as_ptr(),
+                1,
+                pixels as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
+        }
+        if !g.is_pointwise() {
+            col2im(g, &cols, dx_n);
+        }
+    }
+    dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::geometry::TEST_CASES;
+    use super::super::test_support::{assert_close, burn_grads, random};
+    use super::*;
+
+    #[test]
+    fn matches_burns_input_gradient() {
+        for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
+            for batch in [1, 3] {
+                let g = ConvGeometry {
+                    batch,
+                    in_channels,
+                    out_channels,
+                    input: [h, w],
+                    kernel,
+                    stride,
+                    padding,
+                };
+                let [oh, ow] = g.output();
+                let weight = random([out_channels, in_channels, kernel[0], kernel[1]], 4);
+                let dy = random([batch, out_channels, oh, ow], 5);
+                let (expected, _) = burn_grads(&g, &random([batch, in_channels, h, w], 6), &weight, &dy);
+                assert_close(&format!("{g:?}"), &conv2d_input_grad(&g, &weight, &dy), &expected);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "weight does not match")]
+    fn refuses_a_weight_of_the_wrong_size() {
+        let g = ConvGeometry {
+            batch: 1,
+            in_channels: 2,
+            out_channels: 1,
+            input: [4, 4],
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+        };
+        conv2d_input_grad(&g, &[0.0; 9], &[0.0; 16]);
+    }
+}

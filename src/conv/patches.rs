@@ -1,0 +1,77 @@
+//! im2col and its adjoint col2im for one image, in parallel over input channels (each
+//! channel owns its rows of the patch matrix and its plane of the image, so no two threads
+//! write the same value).
+
+use rayon::prelude::*;
+
+use super::geometry::ConvGeometry;
+
+/// Lays one image's kernel-sized patches out as columns: row (ci, ky, kx), column (oy, ox)
+/// holds x[ci, oy·sh + ky − ph, ox·sw + kx − pw], zero outside the image.
+pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
+    let [h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let [_, ow] = g.output();
+    let rows_per_channel = kh * kw * g.pixels();
+    cols.par_chunks_mut(rows_per_channel)
+        .zip(image.par_chunks(h * w))
+        .for_each(|(channel_rows, plane)| {
+            for (k, row) in channel_rows.chunks_exact_mut(g.pixels()).enumerate() {
+                let (ky, kx) = (k / kw, k % kw);
+                let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
+                for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+                    if !ys.contains(&oy) {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    let iy = oy * g.stride[0] + ky - g.padding[0];
+                    let src = &plane[iy * w..(iy + 1) * w];
+                    out[..xs.start].fill(0.0);
+                    out[xs.end..].fill(0.0);
+                    let first = xs.start * g.stride[1] + kx - g.padding[1];
+                    let dst = &mut out[xs.clone()];
+                    if g.stride[1] == 1 {
+                        dst.copy_from_slice(&src[first..first + dst.len()]);
+                    } else {
+                        for (v, s) in dst.iter_mut().zip(src[first..].iter().step_by(g.stride[1])) {
+                            *v = *s;
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// The adjoint of [`im2col`]: adds each column value back onto the image position it was read
+/// from. `image` is overwritten.
+pub fn col2im(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
+    let [h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let [_, ow] = g.output();
+    let rows_per_channel = kh * kw * g.pixels();
+    image
+        .par_chunks_mut(h * w)
+        .zip(cols.par_chunks(rows_per_channel))
+        .for_each(|(plane, channel_rows)| {
+            plane.fill(0.0);
+            for (k, row) in channel_rows.chunks_exact(g.pixels()).enumerate() {
+                let (ky, kx) = (k / kw, k % kw);
+                let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
+                for oy in ys {
+                    let iy = oy * g.stride[0] + ky - g.padding[0];
+                    let dst = &mut plane[iy * w..(iy + 1) * w];
+                    let src = &row[oy * ow..(oy + 1) * ow][xs.clone()];
+                    let first = xs.start * g.stride[1] + kx - g.padding[1];
+                    if g.stride[1] == 1 {
+                        for (d, s) in dst[first..first + src.len()].iter_mut().zip(src) {
+                            *d += *s;
+                        }
+                    } else {
+                        for (d, s) in dst[first..].iter_mut().step_by(g.stride[1]).zip(src) {
+                            *d += *s;
+                        }
+                    }
+                }
+            }
+        });
+}

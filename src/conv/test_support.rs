@@ -1,0 +1,53 @@
+//! Burn's own convolution gradients as the reference for kiln's kernels.
+
+use burn::backend::Flex;
+use burn::tensor::ops::{ConvOptions, ModuleOps};
+use burn::tensor::{Tensor, TensorPrimitive};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::geometry::ConvGeometry;
+
+/// Uniform values in [-1, 1) for a tensor of `shape`, row-major, the same for the same seed.
+pub fn random(shape: [usize; 4], seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..shape.iter().product())
+        .map(|_| rng.random_range(-1.0..1.0))
+        .collect()
+}
+
+/// Flex's `conv2d_x_backward` and `conv2d_weight_backward` for `g`, row-major.
+pub fn burn_grads(g: &ConvGeometry, x: &[f32], w: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let [oh, ow] = g.output();
+    let tensor = |values: &[f32], shape: [usize; 4]| {
+        Tensor::<Flex, 1>::from_floats(values, &Default::default())
+            .reshape(shape)
+            .into_primitive()
+            .tensor()
+    };
+    let x = tensor(x, [g.batch, g.in_channels, g.input[0], g.input[1]]);
+    let w = tensor(w, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]);
+    let dy = tensor(dy, [g.batch, g.out_channels, oh, ow]);
+    let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
+    let values = |t| {
+        Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t))
+            .into_data()
+            .to_vec()
+            .unwrap()
+    };
+    let dx = Flex::conv2d_x_backward(x.clone(), w.clone(), dy.clone(), options.clone());
+    let dw = Flex::conv2d_weight_backward(x, w, dy, options);
+    (values(dx), values(dw))
+}
+
+/// Equal to within 1e-5 of the largest reference value.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * scale,
+            "{what}: element {i} is {a}, Burn gives {b}"
+        );
+    }
+}
