@@ -1,7 +1,8 @@
-//! kiln's own convolution weight gradient against Burn's on the CPU: for each 3x3 convolution
-//! shape of ResNet-18 at 224 px, batch 8, it times Flex's `conv2d_weight_backward` (Burn's
-//! default: a convolution over batch/channel-swapped views) against kiln's im2col + gemm
-//! (`kiln::conv::weight_grad`, what training on Flex uses), and checks both give the same gradient.
+//! kiln's own convolution gradients against Burn's on the CPU: for each 3x3 convolution shape
+//! of ResNet-18 at 224 px, batch 8, it times Flex's `conv2d_weight_backward` (a convolution
+//! over batch/channel-swapped views) and `conv2d_x_backward` (a transposed convolution)
+//! against kiln's `conv::weight_grad` and `conv::input_grad`, what training on Flex uses, and
+//! checks that both give the same gradients.
 //!
 //! cargo bench --bench conv_grad -- [--batch 8] [--repeat 5]
 //!
@@ -10,9 +11,10 @@
 use std::time::Instant;
 
 use burn::backend::Flex;
-use burn::tensor::ops::{ConvOptions, ModuleOps};
+use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
 use kiln::conv::geometry::ConvGeometry;
+use kiln::conv::input_grad::conv2d_input_grad;
 use kiln::conv::weight_grad::conv2d_weight_grad;
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
@@ -38,36 +40,14 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    println!("batch {batch}, median of {repeat}; ms per weight gradient");
-    println!("| in | out | side | stride | Burn (Flex) ms | im2col + gemm ms | speed-up | max rel. diff |");
+    println!("batch {batch}, median of {repeat}; ms per gradient, Burn (Flex) against kiln");
+    println!(
+        "| in → out, side, stride | weight: Burn ms | kiln ms | speed-up | input: Burn ms | kiln ms | speed-up | max rel. diff |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
-    let (mut total_burn, mut total_own) = (0.0, 0.0);
+    let mut totals = [0.0; 4];
     for (cin, cout, side, stride) in SHAPES {
-        let out_side = (side + 2 - 3) / stride + 1;
-        let device = Default::default();
-        let x = Tensor::<Flex, 4>::random([batch, cin, side, side], Distribution::Normal(0.0, 1.0), &device);
-        let w = Tensor::<Flex, 4>::random([cout, cin, 3, 3], Distribution::Normal(0.0, 1.0), &device);
-        let dy = Tensor::<Flex, 4>::random(
-            [batch, cout, out_side, out_side],
-            Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let burn_grad = || {
-            let options = ConvOptions::new([stride, stride], [1, 1], [1, 1], 1);
-            let g = Flex::conv2d_weight_backward(
-                x.clone().into_primitive().tensor(),
-                w.clone().into_primitive().tensor(),
-                dy.clone().into_primitive().tensor(),
-                options,
-            );
-            Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(g))
-                .into_data()
-                .into_vec::<f32>()
-                .unwrap()
-        };
-        let xs = x.to_data().into_vec::<f32>().unwrap();
-        let dys = dy.to_data().into_vec::<f32>().unwrap();
-        let geometry = ConvGeometry {
+        let g = ConvGeometry {
             batch,
             in_channels: cin,
             out_channels: cout,
@@ -76,22 +56,59 @@ fn main() {
             stride: [stride, stride],
             padding: [1, 1],
         };
-        let own_grad = || conv2d_weight_grad(&geometry, &xs, &dys);
-        let (burn_ms, reference) = median_ms(repeat, burn_grad);
-        let (own_ms, own) = median_ms(repeat, own_grad);
-        let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let diff = reference.iter().zip(&own).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
-        total_burn += burn_ms;
-        total_own += own_ms;
+        let [oh, ow] = g.output();
+        let x = random([batch, cin, side, side]);
+        let w = random([cout, cin, 3, 3]);
+        let dy = random([batch, cout, oh, ow]);
+        let burn = |input: bool| {
+            let (x, w, dy) = (primitive(&x), primitive(&w), primitive(&dy));
+            let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
+            let grad = if input {
+                Flex::conv2d_x_backward(x, w, dy, options)
+            } else {
+                Flex::conv2d_weight_backward(x, w, dy, options)
+            };
+            values(&Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(grad)))
+        };
+        let (xs, ws, dys) = (values(&x), values(&w), values(&dy));
+        let (burn_w, ref_w) = median_ms(repeat, || burn(false));
+        let (kiln_w, own_w) = median_ms(repeat, || conv2d_weight_grad(&g, &xs, &dys));
+        let (burn_x, ref_x) = median_ms(repeat, || burn(true));
+        let (kiln_x, own_x) = median_ms(repeat, || conv2d_input_grad(&g, &ws, &dys));
+        let diff = relative_difference(&ref_w, &own_w).max(relative_difference(&ref_x, &own_x));
+        for (total, ms) in totals.iter_mut().zip([burn_w, kiln_w, burn_x, kiln_x]) {
+            *total += ms;
+        }
         println!(
-            "| {cin} | {cout} | {side} | {stride} | {burn_ms:.1} | {own_ms:.1} | {:.2}x | {diff:.1e} |",
-            burn_ms / own_ms
+            "| {cin} → {cout}, {side}, {stride} | {burn_w:.1} | {kiln_w:.1} | {:.2}x | {burn_x:.1} | {kiln_x:.1} | {:.2}x | {diff:.1e} |",
+            burn_w / kiln_w,
+            burn_x / kiln_x
         );
     }
+    let [burn_w, kiln_w, burn_x, kiln_x] = totals;
     println!(
-        "all seven: Burn {total_burn:.0} ms, im2col + gemm {total_own:.0} ms ({:.2}x)",
-        total_burn / total_own
+        "all seven: weight Burn {burn_w:.0} ms, kiln {kiln_w:.0} ms ({:.2}x); input Burn {burn_x:.0} ms, kiln {kiln_x:.0} ms ({:.2}x)",
+        burn_w / kiln_w,
+        burn_x / kiln_x
     );
+}
+
+fn random(shape: [usize; 4]) -> Tensor<Flex, 4> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), &Default::default())
+}
+
+fn primitive(t: &Tensor<Flex, 4>) -> FloatTensor<Flex> {
+    t.clone().into_primitive().tensor()
+}
+
+fn values(t: &Tensor<Flex, 4>) -> Vec<f32> {
+    t.to_data().into_vec().unwrap()
+}
+
+/// The largest difference, relative to the largest reference value.
+fn relative_difference(reference: &[f32], other: &[f32]) -> f32 {
+    let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
+    reference.iter().zip(other).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale
 }
 
 fn median_ms<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
