@@ -1,24 +1,39 @@
-//! Flex takes its convolution gradients from kiln's kernels (f32 without groups or dilation;
-//! anything else keeps Burn's).
+//! Flex takes its convolutions and their gradients from kiln's kernels (f32 without groups or
+//! dilation; anything else keeps Burn's).
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::{ConvOptions, ModuleOps};
 use burn::tensor::{DType, TensorData};
 
+use super::forward::conv2d_forward;
 use super::geometry::ConvGeometry;
 use super::input_grad::conv2d_input_grad;
 use super::weight_grad::conv2d_weight_grad;
 use crate::backend::KilnBackend;
 
 impl KilnBackend for Flex {
+    fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
+        let Some(g) = geometry(&x, &weight, bias.as_ref(), &options) else {
+            return Flex::conv2d(x, weight, bias, options);
+        };
+        let (x, weight, bias) = (
+            x.to_contiguous(),
+            weight.to_contiguous(),
+            bias.map(|b| b.to_contiguous()),
+        );
+        let y = conv2d_forward(&g, f32s(&x), f32s(&weight), bias.as_ref().map(f32s));
+        let [oh, ow] = g.output();
+        FlexTensor::from_data(TensorData::new(y, [g.batch, g.out_channels, oh, ow]))
+    }
+
     fn kiln_conv2d_x_grad(
         x: FlexTensor,
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, &output_grad, &options) else {
+        let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
             return Flex::conv2d_x_backward(x, weight, output_grad, options);
         };
         let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
@@ -32,7 +47,7 @@ impl KilnBackend for Flex {
         output_grad: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, &output_grad, &options) else {
+        let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
             return Flex::conv2d_weight_backward(x, weight, output_grad, options);
         };
         let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
@@ -42,14 +57,17 @@ impl KilnBackend for Flex {
 }
 
 /// The geometry kiln's kernels handle, or `None` for what they do not (groups, dilation,
-/// anything but f32).
+/// anything but f32 in `x`, `weight` or `other`: the bias or the output gradient).
 fn geometry(
     x: &FlexTensor,
     weight: &FlexTensor,
-    output_grad: &FlexTensor,
+    other: Option<&FlexTensor>,
     options: &ConvOptions<2>,
 ) -> Option<ConvGeometry> {
-    let f32s = [x, weight, output_grad].iter().all(|t| t.dtype() == DType::F32);
+    let f32s = [Some(x), Some(weight), other]
+        .into_iter()
+        .flatten()
+        .all(|t| t.dtype() == DType::F32);
     if !f32s || options.groups != 1 || options.dilation != [1, 1] {
         return None;
     }

@@ -4,6 +4,7 @@
 
 mod autodiff;
 mod flex;
+pub mod forward;
 pub mod geometry;
 pub mod input_grad;
 mod patches;

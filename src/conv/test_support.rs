@@ -1,7 +1,7 @@
-//! Burn's own convolution gradients as the reference for kiln's kernels.
+//! Burn's own convolution and its gradients, the reference for kiln's kernels.
 
 use burn::backend::Flex;
-use burn::tensor::ops::{ConvOptions, ModuleOps};
+use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Tensor, TensorPrimitive};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,25 +19,26 @@ pub fn random(shape: [usize; 4], seed: u64) -> Vec<f32> {
 /// Flex's `conv2d_x_backward` and `conv2d_weight_backward` for `g`, row-major.
 pub fn burn_grads(g: &ConvGeometry, x: &[f32], w: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let [oh, ow] = g.output();
-    let tensor = |values: &[f32], shape: [usize; 4]| {
-        Tensor::<Flex, 1>::from_floats(values, &Default::default())
-            .reshape(shape)
-            .into_primitive()
-            .tensor()
-    };
     let x = tensor(x, [g.batch, g.in_channels, g.input[0], g.input[1]]);
     let w = tensor(w, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]);
     let dy = tensor(dy, [g.batch, g.out_channels, oh, ow]);
     let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
-    let values = |t| {
-        Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t))
-            .into_data()
-            .to_vec()
-            .unwrap()
-    };
     let dx = Flex::conv2d_x_backward(x.clone(), w.clone(), dy.clone(), options.clone());
     let dw = Flex::conv2d_weight_backward(x, w, dy, options);
     (values(dx), values(dw))
+}
+
+/// Flex's `conv2d` for `g`, row-major.
+pub fn burn_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let x = tensor(x, [g.batch, g.in_channels, g.input[0], g.input[1]]);
+    let w = tensor(w, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]);
+    let bias = bias.map(|b| {
+        Tensor::<Flex, 1>::from_floats(b, &Default::default())
+            .into_primitive()
+            .tensor()
+    });
+    let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
+    values(Flex::conv2d(x, w, bias, options))
 }
 
 /// Equal to within 1e-5 of the largest reference value.
@@ -50,4 +51,18 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32]) {
             "{what}: element {i} is {a}, Burn gives {b}"
         );
     }
+}
+
+fn tensor(values: &[f32], shape: [usize; 4]) -> FloatTensor<Flex> {
+    Tensor::<Flex, 1>::from_floats(values, &Default::default())
+        .reshape(shape)
+        .into_primitive()
+        .tensor()
+}
+
+fn values(t: FloatTensor<Flex>) -> Vec<f32> {
+    Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t))
+        .into_data()
+        .to_vec()
+        .unwrap()
 }

@@ -15,6 +15,7 @@ use burn::tensor::module::max_pool2d;
 
 use super::{Block, ResNet};
 use crate::backend::KilnBackend;
+use crate::conv::conv2d;
 
 /// `bn(conv(x))` as one convolution with a bias.
 fn fold<B: Backend>(conv: &Conv2d<B>, bn: &BatchNorm<B>) -> Conv2d<B> {
@@ -46,16 +47,18 @@ impl<B: Backend> FoldedBlock<B> {
             downsample: block.downsample.as_ref().map(|d| fold(&d.conv, &d.bn)),
         }
     }
+}
 
+impl<B: KilnBackend> FoldedBlock<B> {
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = match &self.downsample {
-            Some(conv) => conv.forward(x.clone()),
+            Some(conv) => conv2d(conv, x.clone()),
             None => x.clone(),
         };
         let last = self.convs.len() - 1;
         let mut out = x;
         for (i, conv) in self.convs.iter().enumerate() {
-            out = conv.forward(out);
+            out = conv2d(conv, out);
             if i < last {
                 out = relu(out);
             }
@@ -89,10 +92,12 @@ impl<B: Backend> FoldedPrefix<B> {
     pub fn blocks(&self) -> usize {
         self.blocks.len()
     }
+}
 
+impl<B: KilnBackend> FoldedPrefix<B> {
     /// The activations after the prefix, as `ResNet::features_after` takes them.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = relu(self.stem.forward(images));
+        let x = relu(conv2d(&self.stem, images));
         let mut x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
         for block in &self.blocks {
             x = block.forward(x);

@@ -1,10 +1,10 @@
-//! kiln's own convolution gradients against Burn's on the CPU: for each 3x3 convolution shape
-//! of ResNet-18 at 224 px, batch 8, it times Flex's `conv2d_weight_backward` (a convolution
-//! over batch/channel-swapped views) and `conv2d_x_backward` (a transposed convolution)
-//! against kiln's `conv::weight_grad` and `conv::input_grad`, what training on Flex uses, and
-//! checks that both give the same gradients.
+//! kiln's own convolution kernels against Burn's on the CPU: for each 3x3 convolution shape
+//! of ResNet-18 at 224 px, batch 8, it times Flex's `conv2d`, `conv2d_weight_backward` (a
+//! convolution over batch/channel-swapped views) and `conv2d_x_backward` (a transposed
+//! convolution) against kiln's `conv::forward`, `conv::weight_grad` and `conv::input_grad`,
+//! and checks that each pair gives the same values.
 //!
-//! cargo bench --bench conv_grad -- [--batch 8] [--repeat 5]
+//! cargo bench --bench conv -- [--batch 8] [--repeat 5]
 //!
 //! Figures go to BENCHMARKS.md, never into timed test assertions.
 
@@ -13,6 +13,7 @@ use std::time::Instant;
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
+use kiln::conv::forward::conv2d_forward;
 use kiln::conv::geometry::ConvGeometry;
 use kiln::conv::input_grad::conv2d_input_grad;
 use kiln::conv::weight_grad::conv2d_weight_grad;
@@ -40,12 +41,12 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    println!("batch {batch}, median of {repeat}; ms per gradient, Burn (Flex) against kiln");
+    println!("batch {batch}, median of {repeat}; ms per operation, Burn (Flex) against kiln");
     println!(
-        "| in → out, side, stride | weight: Burn ms | kiln ms | speed-up | input: Burn ms | kiln ms | speed-up | max rel. diff |"
+        "| in → out, side, stride | forward: Burn ms | kiln ms | speed-up | weight grad: Burn ms | kiln ms | speed-up | input grad: Burn ms | kiln ms | speed-up | max rel. diff |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    let mut totals = [0.0; 4];
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut totals = [0.0; 6];
     for (cin, cout, side, stride) in SHAPES {
         let g = ConvGeometry {
             batch,
@@ -60,37 +61,50 @@ fn main() {
         let x = random([batch, cin, side, side]);
         let w = random([cout, cin, 3, 3]);
         let dy = random([batch, cout, oh, ow]);
-        let burn = |input: bool| {
+        let burn = |op: Op| {
             let (x, w, dy) = (primitive(&x), primitive(&w), primitive(&dy));
             let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
-            let grad = if input {
-                Flex::conv2d_x_backward(x, w, dy, options)
-            } else {
-                Flex::conv2d_weight_backward(x, w, dy, options)
+            let out = match op {
+                Op::Forward => Flex::conv2d(x, w, None, options),
+                Op::WeightGrad => Flex::conv2d_weight_backward(x, w, dy, options),
+                Op::InputGrad => Flex::conv2d_x_backward(x, w, dy, options),
             };
-            values(&Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(grad)))
+            values(&Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(out)))
         };
         let (xs, ws, dys) = (values(&x), values(&w), values(&dy));
-        let (burn_w, ref_w) = median_ms(repeat, || burn(false));
+        let (burn_f, ref_f) = median_ms(repeat, || burn(Op::Forward));
+        let (kiln_f, own_f) = median_ms(repeat, || conv2d_forward(&g, &xs, &ws, None));
+        let (burn_w, ref_w) = median_ms(repeat, || burn(Op::WeightGrad));
         let (kiln_w, own_w) = median_ms(repeat, || conv2d_weight_grad(&g, &xs, &dys));
-        let (burn_x, ref_x) = median_ms(repeat, || burn(true));
+        let (burn_x, ref_x) = median_ms(repeat, || burn(Op::InputGrad));
         let (kiln_x, own_x) = median_ms(repeat, || conv2d_input_grad(&g, &ws, &dys));
-        let diff = relative_difference(&ref_w, &own_w).max(relative_difference(&ref_x, &own_x));
-        for (total, ms) in totals.iter_mut().zip([burn_w, kiln_w, burn_x, kiln_x]) {
+        let diff = [(ref_f, own_f), (ref_w, own_w), (ref_x, own_x)]
+            .iter()
+            .map(|(reference, own)| relative_difference(reference, own))
+            .fold(0f32, f32::max);
+        let times = [burn_f, kiln_f, burn_w, kiln_w, burn_x, kiln_x];
+        for (total, ms) in totals.iter_mut().zip(times) {
             *total += ms;
         }
-        println!(
-            "| {cin} → {cout}, {side}, {stride} | {burn_w:.1} | {kiln_w:.1} | {:.2}x | {burn_x:.1} | {kiln_x:.1} | {:.2}x | {diff:.1e} |",
-            burn_w / kiln_w,
-            burn_x / kiln_x
-        );
+        println!("| {cin} → {cout}, {side}, {stride} | {} {diff:.1e} |", row(times));
     }
-    let [burn_w, kiln_w, burn_x, kiln_x] = totals;
-    println!(
-        "all seven: weight Burn {burn_w:.0} ms, kiln {kiln_w:.0} ms ({:.2}x); input Burn {burn_x:.0} ms, kiln {kiln_x:.0} ms ({:.2}x)",
-        burn_w / kiln_w,
-        burn_x / kiln_x
-    );
+    println!("| all seven | {} |", row(totals));
+}
+
+/// "Burn | kiln | speed-up |" for each (Burn, kiln) pair of times.
+fn row(times: [f64; 6]) -> String {
+    times
+        .chunks(2)
+        .map(|pair| format!("{:.1} | {:.1} | {:.2}x |", pair[0], pair[1], pair[0] / pair[1]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Forward,
+    WeightGrad,
+    InputGrad,
 }
 
 fn random(shape: [usize; 4]) -> Tensor<Flex, 4> {

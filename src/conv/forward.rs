@@ -1,0 +1,98 @@
+//! The convolution itself as im2col + one matrix multiply per image, on plain f32 slices.
+
+use super::geometry::ConvGeometry;
+use super::patches::im2col;
+
+/// Y[n, co, oy, ox] = bias[co] + Σ over input channels and kernel positions of
+/// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
+/// `w` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`, all row-major; the result is `[N, Cout, Ho, Wo]`.
+pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let pixels = g.pixels();
+    let ck = g.patch_len();
+    assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
+    assert_eq!(w.len(), g.out_channels * ck, "weight does not match {g:?}");
+    assert!(
+        bias.is_none_or(|b| b.len() == g.out_channels),
+        "bias does not match {g:?}"
+    );
+    let mut y = vec![0f32; g.batch * g.out_channels * pixels];
+    let mut cols = if g.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0f32; ck * pixels]
+    };
+    for (image, y_n) in x
+        .chunks_exact(g.image_len())
+        .zip(y.chunks_exact_mut(g.out_channels * pixels))
+    {
+        let cols: &[f32] = if g.is_pointwise() {
+            image
+        } else {
+            im2col(g, image, &mut cols);
+            &cols
+        };
+        if let Some(bias) = bias {
+            for (row, b) in y_n.chunks_exact_mut(pixels).zip(bias) {
+                row.fill(*b);
+            }
+        }
+        // Y_n (Cout x P) = bias + W (Cout x ck) · cols (ck x P).
+        // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
+        unsafe {
+            gemm::gemm(
+                g.out_channels,
+                pixels,
+                ck,
+                y_n.as_mut_ptr(),
+                1,
+                pixels as isize,
+                bias.is_some(),
+                w.as_ptr(),
+                1,
+                ck as isize,
+                cols.as_ptr(),
+                1,
+                pixels as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            );
+        }
+    }
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::geometry::TEST_CASES;
+    use super::super::test_support::{assert_close, burn_forward, random};
+    use super::*;
+
+    #[test]
+    fn matches_burns_convolution_with_and_without_bias() {
+        for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
+            for batch in [1, 3] {
+                let g = ConvGeometry {
+                    batch,
+                    in_channels,
+                    out_channels,
+                    input: [h, w],
+                    kernel,
+                    stride,
+                    padding,
+                };
+                let x = random([batch, in_channels, h, w], 7);
+                let weight = random([out_channels, in_channels, kernel[0], kernel[1]], 8);
+                let bias = random([out_channels, 1, 1, 1], 9);
+                for bias in [None, Some(bias.as_slice())] {
+                    let expected = burn_forward(&g, &x, &weight, bias);
+                    let got = conv2d_forward(&g, &x, &weight, bias);
+                    assert_close(&format!("{g:?}, bias {}", bias.is_some()), &got, &expected);
+                }
+            }
+        }
+    }
+}
