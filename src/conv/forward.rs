@@ -1,7 +1,10 @@
 //! The convolution itself as im2col + one matrix multiply per image, on plain f32 slices.
 
+use rayon::prelude::*;
+
 use super::geometry::ConvGeometry;
 use super::patches::im2col;
+use super::split::Split;
 
 /// Y[n, co, oy, ox] = bias[co] + Σ over input channels and kernel positions of
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
@@ -16,52 +19,52 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
         "bias does not match {g:?}"
     );
     let mut y = vec![0f32; g.batch * g.out_channels * pixels];
-    let mut cols = if g.is_pointwise() {
-        Vec::new()
-    } else {
-        vec![0f32; ck * pixels]
-    };
-    for (image, y_n) in x
-        .chunks_exact(g.image_len())
-        .zip(y.chunks_exact_mut(g.out_channels * pixels))
-    {
-        let cols: &[f32] = if g.is_pointwise() {
-            image
-        } else {
-            im2col(g, image, &mut cols);
-            &cols
-        };
-        if let Some(bias) = bias {
-            for (row, b) in y_n.chunks_exact_mut(pixels).zip(bias) {
-                row.fill(*b);
-            }
-        }
-        // Y_n (Cout x P) = bias + W (Cout x ck) · cols (ck x P).
-        // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
-        unsafe {
-            gemm::gemm(
-                g.out_channels,
-                pixels,
-                ck,
-                y_n.as_mut_ptr(),
-                1,
-                pixels as isize,
-                bias.is_some(),
-                w.as_ptr(),
-                1,
-                ck as isize,
-                cols.as_ptr(),
-                1,
-                pixels as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-    }
+    let cols_len = if g.is_pointwise() { 0 } else { ck * pixels };
+    let split = Split::of(g.batch);
+    y.par_chunks_exact_mut(g.out_channels * pixels)
+        .zip(x.par_chunks_exact(g.image_len()))
+        .with_min_len(split.min_images)
+        .for_each_init(
+            || vec![0f32; cols_len],
+            |cols, (y_n, image)| {
+                let cols: &[f32] = if g.is_pointwise() {
+                    image
+                } else {
+                    im2col(g, image, cols);
+                    cols
+                };
+                if let Some(bias) = bias {
+                    for (row, b) in y_n.chunks_exact_mut(pixels).zip(bias) {
+                        row.fill(*b);
+                    }
+                }
+                // Y_n (Cout x P) = bias + W (Cout x ck) · cols (ck x P).
+                // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
+                unsafe {
+                    gemm::gemm(
+                        g.out_channels,
+                        pixels,
+                        ck,
+                        y_n.as_mut_ptr(),
+                        1,
+                        pixels as isize,
+                        bias.is_some(),
+                        w.as_ptr(),
+                        1,
+                        ck as isize,
+                        cols.as_ptr(),
+                        1,
+                        pixels as isize,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        split.gemm,
+                    );
+                }
+            },
+        );
     y
 }
 
@@ -74,7 +77,7 @@ mod tests {
     #[test]
     fn matches_burns_convolution_with_and_without_bias() {
         for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
-            for batch in [1, 3] {
+            for batch in [1, 3, rayon::current_num_threads() + 1] {
                 let g = ConvGeometry {
                     batch,
                     in_channels,

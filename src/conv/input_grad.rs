@@ -1,9 +1,12 @@
 //! The convolution input gradient as one matrix multiply per image and col2im, on plain f32
 //! slices. Flex's own (a transposed convolution) scatters its columns on one thread with a
-//! bounds check per value; this scatters whole rows, one input channel per thread.
+//! bounds check per value; this scatters whole rows, images spread over the cores.
+
+use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 use super::patches::col2im;
+use super::split::Split;
 
 /// dX[n, ci, iy, ix] = Σ over output channels and kernel positions of W[co, ci, ky, kx] ·
 /// dY[n, co, oy, ox] where iy = oy·sh + ky − ph (and likewise for x). `w` is
@@ -19,45 +22,46 @@ pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
         "output gradient does not match {g:?}"
     );
     let mut dx = vec![0f32; g.batch * g.image_len()];
-    let mut cols = if g.is_pointwise() {
-        Vec::new()
-    } else {
-        vec![0f32; ck * pixels]
-    };
-    for (dx_n, dy_n) in dx
-        .chunks_exact_mut(g.image_len())
-        .zip(dy.chunks_exact(g.out_channels * pixels))
-    {
-        // Columns (ck x P) = Wᵀ (ck x Cout) · dY_n (Cout x P); a pointwise conv's columns are dX_n.
-        let dst: &mut [f32] = if g.is_pointwise() { dx_n } else { &mut cols };
-        // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
-        unsafe {
-            gemm::gemm(
-                ck,
-                pixels,
-                g.out_channels,
-                dst.as_mut_ptr(),
-                1,
-                pixels as isize,
-                false,
-                w.as_ptr(),
-                ck as isize,
-                1,
-                dy_n.as_ptr(),
-                1,
-                pixels as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
-        if !g.is_pointwise() {
-            col2im(g, &cols, dx_n);
-        }
-    }
+    let cols_len = if g.is_pointwise() { 0 } else { ck * pixels };
+    let split = Split::of(g.batch);
+    dx.par_chunks_exact_mut(g.image_len())
+        .zip(dy.par_chunks_exact(g.out_channels * pixels))
+        .with_min_len(split.min_images)
+        .for_each_init(
+            || vec![0f32; cols_len],
+            |cols, (dx_n, dy_n)| {
+                // Columns (ck x P) = Wᵀ (ck x Cout) · dY_n (Cout x P); a pointwise conv's
+                // columns are dX_n itself.
+                let dst: &mut [f32] = if g.is_pointwise() { dx_n } else { cols };
+                // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
+                unsafe {
+                    gemm::gemm(
+                        ck,
+                        pixels,
+                        g.out_channels,
+                        dst.as_mut_ptr(),
+                        1,
+                        pixels as isize,
+                        false,
+                        w.as_ptr(),
+                        ck as isize,
+                        1,
+                        dy_n.as_ptr(),
+                        1,
+                        pixels as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        split.gemm,
+                    );
+                }
+                if !g.is_pointwise() {
+                    col2im(g, cols, dx_n);
+                }
+            },
+        );
     dx
 }
 
@@ -70,7 +74,7 @@ mod tests {
     #[test]
     fn matches_burns_input_gradient() {
         for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
-            for batch in [1, 3] {
+            for batch in [1, 3, rayon::current_num_threads() + 1] {
                 let g = ConvGeometry {
                     batch,
                     in_channels,

@@ -8,6 +8,7 @@ pub mod forward;
 pub mod geometry;
 pub mod input_grad;
 mod patches;
+mod split;
 #[cfg(test)]
 mod test_support;
 pub mod weight_grad;
