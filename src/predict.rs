@@ -1,9 +1,9 @@
 //! Forward passes for `kiln predict`: logits, softmax probabilities (or, for a multi-label
 //! model, one sigmoid per label) and the top classes.
 
-use crate::backend::KilnBackend;
 use burn::prelude::*;
 
+use crate::backend::KilnBackend;
 use crate::model::ResNet;
 
 /// One image's output, in the numbers PyTorch would print for the same model.

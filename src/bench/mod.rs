@@ -7,7 +7,6 @@ mod report;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::backend::TrainBackend;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -15,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use report::Report;
 
+use crate::backend::TrainBackend;
 use crate::config::{Precision, TrainConfig};
 use crate::device::Selected;
 use crate::model::{Arch, BnModes, FoldedPrefix, ResNetConfig};

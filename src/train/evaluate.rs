@@ -1,12 +1,12 @@
 //! Evaluation over a split: loss, accuracy, top-5 (or label accuracy), F1, confusion matrix.
 
-use crate::backend::KilnBackend;
 use burn::prelude::*;
 
 use super::feature_cache::FeatureCache;
 use super::loss::{bce_with_logits, cross_entropy};
 use super::metrics::{EvalAccumulator, EvalMetrics};
 use super::multi_label_metrics::MultiLabelAccumulator;
+use crate::backend::KilnBackend;
 use crate::data::{Loader, MultiLabels};
 use crate::model::ResNet;
 

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::TrainBackend;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::loss::LossFn;
 use super::optim::{self, Optim};
 use super::targets::Targets;
+use crate::backend::TrainBackend;
 use crate::model::{BnModes, FoldedPrefix, ResNet};
 
 /// What a step measured.

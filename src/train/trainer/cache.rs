@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::TrainBackend;
 use burn::prelude::*;
 
 use super::Loop;
+use crate::backend::TrainBackend;
 use crate::model::global_pool;
 use crate::train::emitter::Emitter;
 use crate::train::feature_cache::FeatureCache;

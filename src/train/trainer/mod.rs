@@ -5,7 +5,6 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::backend::TrainBackend;
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
@@ -20,6 +19,7 @@ use super::metrics::EvalMetrics;
 use super::setup::{self, Prepared};
 use super::step::{StepInput, StepSettings, train_step};
 use super::targets::Targets;
+use crate::backend::TrainBackend;
 use crate::config::RunConfig;
 use crate::model::FoldedPrefix;
 use crate::runlog::{RunDir, RunLog};
