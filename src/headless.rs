@@ -103,8 +103,13 @@ impl Printer {
                     .resumed_from_step
                     .map(|st| format!(" (resumed at step {st})"))
                     .unwrap_or_default();
+                let weights = if s.weights.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  weights {}", s.weights)
+                };
                 format!(
-                    "run {}{resumed}\n  model {} ({} parameters) on {}\n  data {}: {} classes, {} train / {} val / {} test images\n  lr {lr}\n  {} epochs x {} steps",
+                    "run {}{resumed}\n  model {} ({} parameters) on {}{weights}\n  data {}: {} classes, {} train / {} val / {} test images\n  lr {lr}\n  {} epochs x {} steps",
                     s.run_dir,
                     s.model,
                     thousands(total),

@@ -62,6 +62,10 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
         "escape codes in plain output"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'frobnicate'"));
+    // The backbone file has no classifier: fine-tuning's usual start, said once, not warned.
+    let weights = "weights assets/pretrained/resnet18-fashion.safetensors: 100 tensors, new 3-class fc (the file has no classifier)";
+    assert!(stdout.contains(weights), "no weights line in:\n{stdout}");
+    assert!(!stdout.contains("warning"), "a warning in:\n{stdout}");
 
     let dir = common::run_dir(&runs);
     for file in [

@@ -29,7 +29,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let arch = args.arch;
     let (model, report) = args.open()?;
     if let Some(why) = report.head_reset {
-        eprintln!("note: {why}");
+        eprintln!("note: {why}; fc was freshly initialised");
     }
     // A backbone file leaves the classifier to whoever fine-tunes it.
     save_safetensors_where(&model, &out, dtype, |name| !(backbone_only && name.starts_with("fc.")))?;

@@ -39,7 +39,7 @@ const CHUNK: usize = 16;
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let (model, report) = opts.model.open()?;
     if let Some(why) = report.head_reset {
-        eprintln!("warning: {why}; its predictions are untrained");
+        eprintln!("warning: {why}; fc was freshly initialised, its predictions are untrained");
     }
     let names = class_names(opts.classes.as_ref(), model.num_classes())?;
     let transform = TransformConfig {

@@ -85,6 +85,9 @@ pub struct Started {
     pub epochs: usize,
     pub steps_per_epoch: usize,
     pub resumed_from_step: Option<u64>,
+    /// Where the starting weights came from, in words (absent from older runs' logs).
+    #[serde(default)]
+    pub weights: String,
     /// The resolved config, as saved in `config.toml`.
     pub config: String,
 }

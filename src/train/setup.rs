@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::backend::TrainBackend;
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 
@@ -16,9 +15,10 @@ use super::loss::LossFn;
 use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
+use crate::backend::TrainBackend;
 use crate::data::{Loader, LoaderConfig, Mode, MultiLabels, Split, Transform, scan_dataset};
 use crate::model::{GroupKind, ResNet};
-use crate::weights::open_model;
+use crate::weights::{LoadReport, WeightsSpec, open_model};
 
 /// The trainer's belongings, ready to run.
 pub struct Prepared<B: AutodiffBackend> {
@@ -117,11 +117,8 @@ pub fn prepare<B: TrainBackend>(
         &config.model.weights,
         device,
     )?;
-    if let Some(why) = report.head_reset {
-        em.emit(Event::Warning {
-            message: format!("{}: {why}", config.model.weights),
-        });
-    }
+    // A new head is what fine-tuning onto new classes means: said at the start, not warned.
+    let weights = weights_line(&config.model.weights, &report, classes.len());
 
     let mut freeze = FreezeState::new(&model);
     for name in &config.train.freeze {
@@ -200,6 +197,7 @@ pub fn prepare<B: TrainBackend>(
         epochs: config.train.epochs as usize,
         steps_per_epoch: prepared.train.batches_per_epoch(),
         resumed_from_step: resumed_from,
+        weights,
         config: config.to_toml_string(),
     })));
     em.emit(Event::FreezeChanged {
@@ -216,4 +214,14 @@ fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
         .into_iter()
         .map(|g| (g.to_string(), config.train.base_lr_for(g)))
         .collect()
+}
+
+/// Where the starting weights came from, e.g. "resnet18-fashion.safetensors: 100 tensors,
+/// new 10-class fc (the file has no classifier)".
+fn weights_line(spec: &WeightsSpec, report: &LoadReport, classes: usize) -> String {
+    match (report.loaded, &report.head_reset) {
+        (0, _) => format!("{spec}: every layer freshly initialised"),
+        (n, Some(why)) => format!("{spec}: {n} tensors, new {classes}-class fc ({why})"),
+        (n, None) => format!("{spec}: {n} tensors, fc included"),
+    }
 }

@@ -64,6 +64,7 @@ pub fn started(frozen: &[&str]) -> Started {
         epochs: 10,
         steps_per_epoch: 11,
         resumed_from_step: None,
+        weights: "none: every layer freshly initialised".into(),
         config: "[train]\nfrozen_bn = \"fixed\"\n".into(),
     }
 }

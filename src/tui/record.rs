@@ -127,5 +127,8 @@ fn started(app: &mut App, time: f64, s: Box<Started>) {
         .unwrap_or_default();
     let text = format!("started {} on {}{resumed}", s.model, s.device);
     app.push_log(app.step, LogKind::Info, text);
+    if !s.weights.is_empty() {
+        app.push_log(app.step, LogKind::Info, format!("weights {}", s.weights));
+    }
     app.run = Some(s);
 }

@@ -13,7 +13,7 @@ use crate::model::{ResNet, TensorVisitor};
 pub struct LoadReport {
     /// Tensors copied from the file into the model.
     pub loaded: usize,
-    /// Set when the file's classifier did not fit and `fc` was freshly initialised; says why.
+    /// Set when the file's classifier did not fit, so `fc` was freshly initialised; says why.
     pub head_reset: Option<String>,
 }
 
@@ -70,11 +70,11 @@ pub fn load_weights<B: Backend>(model: ResNet<B>, file: &WeightFile) -> Result<(
 fn head_mismatch<B: Backend>(model: &ResNet<B>, file: &WeightFile) -> Option<String> {
     let wanted = [model.num_classes(), model.arch.feature_dim()];
     match file.get("fc.weight") {
-        None => Some("the file has no classifier (fc); it was freshly initialised".into()),
+        None => Some("the file has no classifier".into()),
         // A head with the right input width but another class count is the usual fine-tuning
         // case; a different input width means another architecture and is left to the shape check.
         Some(t) if t.shape.len() == 2 && t.shape[1] == wanted[1] && t.shape[0] != wanted[0] => Some(format!(
-            "the file's classifier has {} classes and the model {}; fc was freshly initialised",
+            "the file's classifier has {} classes and the model {}",
             t.shape[0], wanted[0]
         )),
         Some(_) => None,
