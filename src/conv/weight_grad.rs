@@ -1,7 +1,7 @@
 //! The convolution weight gradient as im2col + one matrix multiply per image, on plain f32
 //! slices. Burn's default computes it as a convolution over batch/channel-swapped views, which
-//! Flex copies element by element; this is 1.8–5x faster on ResNet's shapes
-//! (`cargo bench --bench conv_grad`, BENCHMARKS.md).
+//! Flex copies element by element; this is 4–8x faster on ResNet's shapes
+//! (`cargo bench --bench conv`, BENCHMARKS.md).
 
 use rayon::prelude::*;
 
