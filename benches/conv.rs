@@ -57,10 +57,9 @@ fn main() {
             stride: [stride, stride],
             padding: [1, 1],
         };
-        let [oh, ow] = g.output();
-        let x = random([batch, cin, side, side]);
-        let w = random([cout, cin, 3, 3]);
-        let dy = random([batch, cout, oh, ow]);
+        let x = random(g.input_shape());
+        let w = random(g.weight_shape());
+        let dy = random(g.output_shape());
         let burn = |op: Op| {
             let (x, w, dy) = (primitive(&x), primitive(&w), primitive(&dy));
             let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);

@@ -23,8 +23,7 @@ impl KilnBackend for Flex {
             bias.map(|b| b.to_contiguous()),
         );
         let y = conv2d_forward(&g, f32s(&x), f32s(&weight), bias.as_ref().map(f32s));
-        let [oh, ow] = g.output();
-        FlexTensor::from_data(TensorData::new(y, [g.batch, g.out_channels, oh, ow]))
+        FlexTensor::from_data(TensorData::new(y, g.output_shape()))
     }
 
     fn kiln_conv2d_x_grad(

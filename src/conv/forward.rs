@@ -70,31 +70,19 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
 
 #[cfg(test)]
 mod tests {
-    use super::super::geometry::TEST_CASES;
-    use super::super::test_support::{assert_close, burn_forward, random};
+    use super::super::test_support::{assert_close, burn_forward, geometries, random};
     use super::*;
 
     #[test]
     fn matches_burns_convolution_with_and_without_bias() {
-        for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
-            for batch in [1, 3, rayon::current_num_threads() + 1] {
-                let g = ConvGeometry {
-                    batch,
-                    in_channels,
-                    out_channels,
-                    input: [h, w],
-                    kernel,
-                    stride,
-                    padding,
-                };
-                let x = random([batch, in_channels, h, w], 7);
-                let weight = random([out_channels, in_channels, kernel[0], kernel[1]], 8);
-                let bias = random([out_channels, 1, 1, 1], 9);
-                for bias in [None, Some(bias.as_slice())] {
-                    let expected = burn_forward(&g, &x, &weight, bias);
-                    let got = conv2d_forward(&g, &x, &weight, bias);
-                    assert_close(&format!("{g:?}, bias {}", bias.is_some()), &got, &expected);
-                }
+        for g in geometries() {
+            let x = random(g.input_shape(), 7);
+            let weight = random(g.weight_shape(), 8);
+            let bias = random([g.out_channels, 1, 1, 1], 9);
+            for bias in [None, Some(bias.as_slice())] {
+                let expected = burn_forward(&g, &x, &weight, bias);
+                let got = conv2d_forward(&g, &x, &weight, bias);
+                assert_close(&format!("{g:?}, bias {}", bias.is_some()), &got, &expected);
             }
         }
     }

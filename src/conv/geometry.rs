@@ -19,6 +19,22 @@ impl ConvGeometry {
         [0, 1].map(|d| (self.input[d] + 2 * self.padding[d] - self.kernel[d]) / self.stride[d] + 1)
     }
 
+    /// `[N, Cin, H, W]`.
+    pub fn input_shape(&self) -> [usize; 4] {
+        [self.batch, self.in_channels, self.input[0], self.input[1]]
+    }
+
+    /// `[Cout, Cin, kh, kw]`.
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [self.out_channels, self.in_channels, self.kernel[0], self.kernel[1]]
+    }
+
+    /// `[N, Cout, Ho, Wo]`.
+    pub fn output_shape(&self) -> [usize; 4] {
+        let [oh, ow] = self.output();
+        [self.batch, self.out_channels, oh, ow]
+    }
+
     /// Output pixels per channel.
     pub fn pixels(&self) -> usize {
         let [oh, ow] = self.output();

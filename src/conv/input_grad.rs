@@ -67,29 +67,16 @@ pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::geometry::TEST_CASES;
-    use super::super::test_support::{assert_close, burn_grads, random};
+    use super::super::test_support::{assert_close, burn_grads, geometries, random};
     use super::*;
 
     #[test]
     fn matches_burns_input_gradient() {
-        for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
-            for batch in [1, 3, rayon::current_num_threads() + 1] {
-                let g = ConvGeometry {
-                    batch,
-                    in_channels,
-                    out_channels,
-                    input: [h, w],
-                    kernel,
-                    stride,
-                    padding,
-                };
-                let [oh, ow] = g.output();
-                let weight = random([out_channels, in_channels, kernel[0], kernel[1]], 4);
-                let dy = random([batch, out_channels, oh, ow], 5);
-                let (expected, _) = burn_grads(&g, &random([batch, in_channels, h, w], 6), &weight, &dy);
-                assert_close(&format!("{g:?}"), &conv2d_input_grad(&g, &weight, &dy), &expected);
-            }
+        for g in geometries() {
+            let weight = random(g.weight_shape(), 4);
+            let dy = random(g.output_shape(), 5);
+            let (expected, _) = burn_grads(&g, &random(g.input_shape(), 6), &weight, &dy);
+            assert_close(&format!("{g:?}"), &conv2d_input_grad(&g, &weight, &dy), &expected);
         }
     }
 

@@ -45,6 +45,7 @@ mod tests {
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
 
+    use super::test_support::assert_close;
     use super::*;
     use crate::backend::CpuTrain;
 
@@ -75,17 +76,6 @@ mod tests {
             .and_then(|b| b.val().grad(&grads))
             .map(|t| t.into_data().to_vec::<f32>().unwrap());
         (dx, dw, db)
-    }
-
-    fn assert_close(what: &str, got: &[f32], want: &[f32]) {
-        assert_eq!(got.len(), want.len(), "{what}");
-        let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-        for (i, (a, b)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-5 * scale,
-                "{what}: element {i} is {a}, Burn's conv gives {b}"
-            );
-        }
     }
 
     #[test]

@@ -6,7 +6,27 @@ use burn::tensor::{Tensor, TensorPrimitive};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::geometry::ConvGeometry;
+use super::geometry::{ConvGeometry, TEST_CASES};
+
+/// Each of [`TEST_CASES`] at batch 1 (one image: each multiply split over the cores), 3, and
+/// one more than there are threads (whole images per thread, unevenly).
+pub fn geometries() -> Vec<ConvGeometry> {
+    let batches = [1, 3, rayon::current_num_threads() + 1];
+    TEST_CASES
+        .iter()
+        .flat_map(|&(kernel, stride, padding, [in_channels, out_channels, h, w])| {
+            batches.map(|batch| ConvGeometry {
+                batch,
+                in_channels,
+                out_channels,
+                input: [h, w],
+                kernel,
+                stride,
+                padding,
+            })
+        })
+        .collect()
+}
 
 /// Uniform values in [-1, 1) for a tensor of `shape`, row-major, the same for the same seed.
 pub fn random(shape: [usize; 4], seed: u64) -> Vec<f32> {
@@ -18,10 +38,9 @@ pub fn random(shape: [usize; 4], seed: u64) -> Vec<f32> {
 
 /// Flex's `conv2d_x_backward` and `conv2d_weight_backward` for `g`, row-major.
 pub fn burn_grads(g: &ConvGeometry, x: &[f32], w: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let [oh, ow] = g.output();
-    let x = tensor(x, [g.batch, g.in_channels, g.input[0], g.input[1]]);
-    let w = tensor(w, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]);
-    let dy = tensor(dy, [g.batch, g.out_channels, oh, ow]);
+    let x = tensor(x, g.input_shape());
+    let w = tensor(w, g.weight_shape());
+    let dy = tensor(dy, g.output_shape());
     let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
     let dx = Flex::conv2d_x_backward(x.clone(), w.clone(), dy.clone(), options.clone());
     let dw = Flex::conv2d_weight_backward(x, w, dy, options);
@@ -30,8 +49,8 @@ pub fn burn_grads(g: &ConvGeometry, x: &[f32], w: &[f32], dy: &[f32]) -> (Vec<f3
 
 /// Flex's `conv2d` for `g`, row-major.
 pub fn burn_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    let x = tensor(x, [g.batch, g.in_channels, g.input[0], g.input[1]]);
-    let w = tensor(w, [g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]]);
+    let x = tensor(x, g.input_shape());
+    let w = tensor(w, g.weight_shape());
     let bias = bias.map(|b| {
         Tensor::<Flex, 1>::from_floats(b, &Default::default())
             .into_primitive()

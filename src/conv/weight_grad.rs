@@ -78,34 +78,16 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::geometry::TEST_CASES;
-    use super::super::test_support::{assert_close, burn_grads, random};
+    use super::super::test_support::{assert_close, burn_grads, geometries, random};
     use super::*;
 
     #[test]
     fn matches_burns_weight_gradient() {
-        for (kernel, stride, padding, [in_channels, out_channels, h, w]) in TEST_CASES {
-            for batch in [1, 3, rayon::current_num_threads() + 1] {
-                let g = ConvGeometry {
-                    batch,
-                    in_channels,
-                    out_channels,
-                    input: [h, w],
-                    kernel,
-                    stride,
-                    padding,
-                };
-                let [oh, ow] = g.output();
-                let x = random([batch, in_channels, h, w], 1);
-                let dy = random([batch, out_channels, oh, ow], 2);
-                let (_, expected) = burn_grads(
-                    &g,
-                    &x,
-                    &random([out_channels, in_channels, kernel[0], kernel[1]], 3),
-                    &dy,
-                );
-                assert_close(&format!("{g:?}"), &conv2d_weight_grad(&g, &x, &dy), &expected);
-            }
+        for g in geometries() {
+            let x = random(g.input_shape(), 1);
+            let dy = random(g.output_shape(), 2);
+            let (_, expected) = burn_grads(&g, &x, &random(g.weight_shape(), 3), &dy);
+            assert_close(&format!("{g:?}"), &conv2d_weight_grad(&g, &x, &dy), &expected);
         }
     }
 
