@@ -412,3 +412,52 @@ fn a_cached_frozen_prefix_trains_the_rest_exactly_as_the_images_do_and_follows_a
     let from_cache = cached_against_plain(r#"["stem","layer1","layer2"]"#);
     assert_eq!(from_cache, [false, true, false, true]);
 }
+
+#[test]
+fn an_unfreeze_in_the_middle_of_a_cached_epoch_hands_the_rest_of_the_epoch_to_the_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let sets = [
+        r#"train.freeze=["stem","layer1","layer2"]"#,
+        "train.epochs=3",
+        "train.batch_size=2",
+        "train.cache_features=true",
+    ];
+    let (_, handle) = start(&root, &tmp.path().join("runs"), &sets);
+    // Epoch 2 runs from the prefix cache. Pause early in it; once the pause has landed (the
+    // trainer then waits), unfreeze layer2 (the prefix shrinks, the cache is replaced by an
+    // empty one) and resume, so the change lands exactly where the pause did.
+    let mut steps_per_epoch = u64::MAX;
+    let mut paused_at = None;
+    let (records, summary) = drain(handle, |r, tx| match &r.event {
+        Event::Started(s) => steps_per_epoch = s.steps_per_epoch as u64,
+        Event::Step(_) if r.step == steps_per_epoch + 1 => {
+            tx.send((Command::Pause, Source::Stdin)).unwrap();
+        }
+        Event::Command {
+            command: Command::Pause,
+            ..
+        } => {
+            paused_at = Some(r.step);
+            tx.send((Command::Unfreeze("layer2".into()), Source::Stdin)).unwrap();
+            tx.send((Command::Resume, Source::Stdin)).unwrap();
+        }
+        _ => {}
+    });
+    assert_eq!(summary.status, Status::Completed);
+    let paused_at = paused_at.expect("the pause was applied");
+    assert!(
+        paused_at > steps_per_epoch && paused_at < 2 * steps_per_epoch,
+        "the pause landed at step {paused_at}, not inside epoch 2 (steps {}..{}): nothing tested",
+        steps_per_epoch + 1,
+        2 * steps_per_epoch
+    );
+    // Every batch of every epoch is a step: none of epoch 2's rest is counted off unrun.
+    for epoch in 1..=3 {
+        let steps = records
+            .iter()
+            .filter(|r| r.epoch == epoch && matches!(r.event, Event::Step(_)))
+            .count() as u64;
+        assert_eq!(steps, steps_per_epoch, "epoch {epoch} ran {steps} steps");
+    }
+}
