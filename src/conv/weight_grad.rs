@@ -21,25 +21,30 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         "output gradient does not match {g:?}"
     );
     let ck = g.patch_len();
-    let dw_len = g.out_channels * ck;
-    let cols_len = if g.is_pointwise() { 0 } else { ck * pixels };
     let split = Split::of(g.batch);
-    // Each thread sums its images into its own dW; the partial sums are added at the end.
-    x.par_chunks_exact(g.image_len())
-        .zip(dy.par_chunks_exact(g.out_channels * pixels))
-        .with_min_len(split.min_images)
-        .fold(
-            || (vec![0f32; cols_len], Vec::new()),
-            |(mut cols, mut dw), (image, dy_n)| {
-                let started = !dw.is_empty();
-                dw.resize(dw_len, 0.0);
+    // Each group of `min_images` images is summed into its own dW, the groups' sums then added
+    // in order: the same grouping and order whichever thread runs what, so the same rounding.
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(split.min_images * g.image_len())
+        .zip(dy.par_chunks(split.min_images * g.out_channels * pixels))
+        .map(|(images, dys)| {
+            let mut dw = vec![0f32; g.out_channels * ck];
+            let mut cols = if g.is_pointwise() {
+                Vec::new()
+            } else {
+                vec![0f32; ck * pixels]
+            };
+            let per_image = images
+                .chunks_exact(g.image_len())
+                .zip(dys.chunks_exact(g.out_channels * pixels));
+            for (n, (image, dy_n)) in per_image.enumerate() {
                 let patches: &[f32] = if g.is_pointwise() {
                     image
                 } else {
                     im2col(g, image, &mut cols);
                     &cols
                 };
-                // dW (Cout x ck) += dY_n (Cout x P) · colsᵀ (P x ck); a thread's first image overwrites.
+                // dW (Cout x ck) += dY_n (Cout x P) · colsᵀ (P x ck); the group's first image overwrites.
                 // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
                 unsafe {
                     gemm::gemm(
@@ -49,7 +54,7 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                         dw.as_mut_ptr(),
                         1,
                         ck as isize,
-                        started,
+                        n > 0,
                         dy_n.as_ptr(),
                         1,
                         pixels as isize,
@@ -64,16 +69,16 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                         split.gemm,
                     );
                 }
-                (cols, dw)
-            },
-        )
-        .map(|(_, dw)| dw)
-        .filter(|dw| !dw.is_empty())
-        .reduce_with(|mut sum, dw| {
-            sum.iter_mut().zip(&dw).for_each(|(s, d)| *s += d);
-            sum
+            }
+            dw
         })
-        .unwrap_or_else(|| vec![0f32; dw_len])
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut dw = partials.next().unwrap_or_else(|| vec![0f32; g.out_channels * ck]);
+    for partial in partials {
+        dw.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+    }
+    dw
 }
 
 #[cfg(test)]
