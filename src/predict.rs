@@ -4,7 +4,7 @@
 use burn::prelude::*;
 
 use crate::backend::KilnBackend;
-use crate::model::ResNet;
+use crate::model::{FoldedPrefix, ResNet};
 
 /// One image's output, in the numbers PyTorch would print for the same model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -46,9 +46,11 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.iter().map(|e| (e / sum) as f32).collect()
 }
 
-/// Runs `images` (`n` images, each CHW with side `size`, already normalised) through the model.
+/// Runs `images` (`n` images, each CHW with side `size`, already normalised) through the model,
+/// its backbone as `folded` (from [`ResNet::folded`], made once for all batches).
 pub fn predict<B: KilnBackend>(
     model: &ResNet<B>,
+    folded: &FoldedPrefix<B>,
     images: Vec<f32>,
     n: usize,
     size: usize,
@@ -56,7 +58,7 @@ pub fn predict<B: KilnBackend>(
 ) -> Vec<Prediction> {
     let device = model.fc.weight.device();
     let input = Tensor::<B, 4>::from_data(TensorData::new(images, [n, 3, size, size]), &device);
-    let logits = model.forward(input);
+    let logits = model.forward_folded(folded, input);
     let classes = logits.dims()[1];
     let values = logits
         .into_data()

@@ -49,16 +49,21 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     };
     transform.validate().context("invalid --image-size")?;
 
+    // BatchNorm folded into the convolutions once: inference then skips its passes.
+    let folded = model.folded();
     for chunk in opts.images.chunks(CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len() * transform.tensor_len());
         for image in chunk {
             batch.extend(eval_tensor_rgb(&load_rgb(image)?, &transform));
         }
-        for (image, prediction) in
-            chunk
-                .iter()
-                .zip(predict(&model, batch, chunk.len(), opts.image_size, opts.multi_label))
-        {
+        for (image, prediction) in chunk.iter().zip(predict(
+            &model,
+            &folded,
+            batch,
+            chunk.len(),
+            opts.image_size,
+            opts.multi_label,
+        )) {
             if opts.json {
                 let mut value = serde_json::to_value(&prediction)?;
                 value["image"] = serde_json::Value::String(image.display().to_string());
