@@ -1,5 +1,8 @@
 //! The backends kiln runs on. Burn's `flex` is the CPU backend; CUDA comes with the `cuda` feature.
 
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::ops::{ConvOptions, FloatTensor};
+
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
 /// The CPU backend with autodiff, for training.
@@ -47,12 +50,9 @@ macro_rules! with_backend {
     }};
 }
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::ops::{ConvOptions, FloatTensor};
-
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
-/// defaults to Burn's; Flex overrides the convolution gradients (`crate::conv`), and the
-/// autodiff backend routes convolution backward through them.
+/// defaults to Burn's; Flex overrides the convolution and its gradients (`crate::conv`), and
+/// the autodiff backend routes convolution backward through them.
 pub trait KilnBackend: Backend {
     /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
     /// gradients from [`KilnBackend::kiln_conv2d_x_grad`] and

@@ -1,6 +1,6 @@
 //! Convolution through [`KilnBackend`], so that kiln's own kernels run where they beat Burn's:
-//! on Flex, the weight gradient is im2col + gemm ([`weight_grad`]) and the input gradient gemm +
-//! col2im ([`input_grad`]); everywhere else, Burn's.
+//! on Flex, the convolution is im2col + gemm ([`forward`]), and so is the weight gradient
+//! ([`weight_grad`]), the input gradient gemm + col2im ([`input_grad`]); everywhere else, Burn's.
 
 mod autodiff;
 mod flex;
@@ -60,7 +60,7 @@ mod tests {
         } else {
             conv.forward(x.clone())
         };
-        // The same projection on both paths: a seeded one, made only from the output's size.
+        // The same projection on both paths: a fixed pattern, made only from the output's size.
         let n = out.shape().num_elements();
         let projection: Vec<f32> = (0..n).map(|i| ((i * 7919 % 211) as f32 / 105.0) - 1.0).collect();
         let projection = Tensor::<B, 1>::from_floats(projection.as_slice(), &out.device()).reshape(out.dims());
