@@ -73,11 +73,12 @@ impl ConvGeometry {
 pub(crate) type TestCase = ([usize; 2], [usize; 2], [usize; 2], [usize; 4]);
 
 /// Convolutions that cover kiln's cases: the stem (7x7, stride 2, pad 3) on a non-square
-/// image, strided 3x3s (odd and even sides), a plain 3x3, a strided 1x1 shortcut and a
+/// image and on a 2x2 one (kernel columns that see no pixel at all), strided 3x3s (odd and even sides), a plain 3x3, a strided 1x1 shortcut and a
 /// pointwise 1x1.
 #[cfg(test)]
-pub(crate) const TEST_CASES: [TestCase; 6] = [
+pub(crate) const TEST_CASES: [TestCase; 7] = [
     ([7, 7], [2, 2], [3, 3], [3, 8, 19, 13]),
+    ([7, 7], [2, 2], [3, 3], [3, 4, 2, 2]),
     ([3, 3], [2, 2], [1, 1], [5, 6, 9, 9]),
     ([3, 3], [2, 2], [1, 1], [4, 3, 8, 10]),
     ([3, 3], [1, 1], [1, 1], [4, 7, 6, 5]),

@@ -20,7 +20,8 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
                 let (ky, kx) = (k / kw, k % kw);
                 let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
                 for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
-                    if !ys.contains(&oy) {
+                    // An empty column range (a wide kernel over a tiny image) reads nothing.
+                    if !ys.contains(&oy) || xs.is_empty() {
                         out.fill(0.0);
                         continue;
                     }
@@ -57,6 +58,9 @@ pub fn col2im(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
             for (k, row) in channel_rows.chunks_exact(g.pixels()).enumerate() {
                 let (ky, kx) = (k / kw, k % kw);
                 let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
+                if xs.is_empty() {
+                    continue;
+                }
                 for oy in ys {
                     let iy = oy * g.stride[0] + ky - g.padding[0];
                     let dst = &mut plane[iy * w..(iy + 1) * w];
