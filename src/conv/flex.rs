@@ -37,7 +37,7 @@ impl KilnBackend for Flex {
         };
         let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
         let dx = conv2d_input_grad(&g, f32s(&weight), f32s(&output_grad));
-        FlexTensor::from_data(TensorData::new(dx, x.layout().shape().clone()))
+        FlexTensor::from_data(TensorData::new(dx, g.input_shape()))
     }
 
     fn kiln_conv2d_weight_grad(
@@ -51,7 +51,7 @@ impl KilnBackend for Flex {
         };
         let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
         let dw = conv2d_weight_grad(&g, f32s(&x), f32s(&output_grad));
-        FlexTensor::from_data(TensorData::new(dw, weight.layout().shape().clone()))
+        FlexTensor::from_data(TensorData::new(dw, g.weight_shape()))
     }
 }
 

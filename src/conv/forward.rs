@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
 
@@ -19,13 +20,12 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
         "bias does not match {g:?}"
     );
     let mut y = vec![0f32; g.batch * g.out_channels * pixels];
-    let cols_len = if g.is_pointwise() { 0 } else { ck * pixels };
     let split = Split::of(g.batch);
     y.par_chunks_exact_mut(g.out_channels * pixels)
         .zip(x.par_chunks_exact(g.image_len()))
         .with_min_len(split.min_images)
         .for_each_init(
-            || vec![0f32; cols_len],
+            || vec![0f32; g.cols_len()],
             |cols, (y_n, image)| {
                 let cols: &[f32] = if g.is_pointwise() {
                     image
@@ -39,30 +39,14 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
                     }
                 }
                 // Y_n (Cout x P) = bias + W (Cout x ck) · cols (ck x P).
-                // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
-                unsafe {
-                    gemm::gemm(
-                        g.out_channels,
-                        pixels,
-                        ck,
-                        y_n.as_mut_ptr(),
-                        1,
-                        pixels as isize,
-                        bias.is_some(),
-                        w.as_ptr(),
-                        1,
-                        ck as isize,
-                        cols.as_ptr(),
-                        1,
-                        pixels as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        split.gemm,
-                    );
-                }
+                matmul(
+                    [g.out_channels, pixels, ck],
+                    y_n,
+                    bias.is_some(),
+                    (w, false),
+                    (cols, false),
+                    split.gemm,
+                );
             },
         );
     y

@@ -51,6 +51,16 @@ impl ConvGeometry {
         self.in_channels * self.kernel[0] * self.kernel[1]
     }
 
+    /// Length of one image's im2col matrix; none for a pointwise convolution, which reads the
+    /// image itself.
+    pub fn cols_len(&self) -> usize {
+        if self.is_pointwise() {
+            0
+        } else {
+            self.patch_len() * self.pixels()
+        }
+    }
+
     /// A 1x1, stride-1, unpadded convolution reads each image as it lies: its im2col matrix
     /// is the image itself.
     pub fn is_pointwise(&self) -> bool {

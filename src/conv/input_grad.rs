@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
 
@@ -22,41 +23,24 @@ pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
         "output gradient does not match {g:?}"
     );
     let mut dx = vec![0f32; g.batch * g.image_len()];
-    let cols_len = if g.is_pointwise() { 0 } else { ck * pixels };
     let split = Split::of(g.batch);
     dx.par_chunks_exact_mut(g.image_len())
         .zip(dy.par_chunks_exact(g.out_channels * pixels))
         .with_min_len(split.min_images)
         .for_each_init(
-            || vec![0f32; cols_len],
+            || vec![0f32; g.cols_len()],
             |cols, (dx_n, dy_n)| {
                 // Columns (ck x P) = Wᵀ (ck x Cout) · dY_n (Cout x P); a pointwise conv's
                 // columns are dX_n itself.
                 let dst: &mut [f32] = if g.is_pointwise() { dx_n } else { cols };
-                // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
-                unsafe {
-                    gemm::gemm(
-                        ck,
-                        pixels,
-                        g.out_channels,
-                        dst.as_mut_ptr(),
-                        1,
-                        pixels as isize,
-                        false,
-                        w.as_ptr(),
-                        ck as isize,
-                        1,
-                        dy_n.as_ptr(),
-                        1,
-                        pixels as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        split.gemm,
-                    );
-                }
+                matmul(
+                    [ck, pixels, g.out_channels],
+                    dst,
+                    false,
+                    (w, true),
+                    (dy_n, false),
+                    split.gemm,
+                );
                 if !g.is_pointwise() {
                     col2im(g, cols, dx_n);
                 }

@@ -7,6 +7,7 @@ mod flex;
 pub mod forward;
 pub mod geometry;
 pub mod input_grad;
+mod matmul;
 mod patches;
 mod split;
 #[cfg(test)]

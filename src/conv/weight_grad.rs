@@ -6,6 +6,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
 
@@ -29,11 +30,7 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         .zip(dy.par_chunks(split.min_images * g.out_channels * pixels))
         .map(|(images, dys)| {
             let mut dw = vec![0f32; g.out_channels * ck];
-            let mut cols = if g.is_pointwise() {
-                Vec::new()
-            } else {
-                vec![0f32; ck * pixels]
-            };
+            let mut cols = vec![0f32; g.cols_len()];
             let per_image = images
                 .chunks_exact(g.image_len())
                 .zip(dys.chunks_exact(g.out_channels * pixels));
@@ -45,30 +42,14 @@ pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                     &cols
                 };
                 // dW (Cout x ck) += dY_n (Cout x P) · colsᵀ (P x ck); the group's first image overwrites.
-                // SAFETY: each pointer covers rows x columns values at the strides given, checked above.
-                unsafe {
-                    gemm::gemm(
-                        g.out_channels,
-                        ck,
-                        pixels,
-                        dw.as_mut_ptr(),
-                        1,
-                        ck as isize,
-                        n > 0,
-                        dy_n.as_ptr(),
-                        1,
-                        pixels as isize,
-                        patches.as_ptr(),
-                        pixels as isize,
-                        1,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        split.gemm,
-                    );
-                }
+                matmul(
+                    [g.out_channels, ck, pixels],
+                    &mut dw,
+                    n > 0,
+                    (dy_n, false),
+                    (patches, true),
+                    split.gemm,
+                );
             }
             dw
         })
