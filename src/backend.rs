@@ -54,6 +54,10 @@ macro_rules! with_backend {
 /// defaults to Burn's; Flex overrides the convolution and its gradients (`crate::conv`), and
 /// the autodiff backend routes convolution backward through them.
 pub trait KilnBackend: Backend {
+    /// Whether this backend overrides the convolution with kernels of its own. Only then does
+    /// autodiff record kiln's convolution node; otherwise Burn's own (with its fused bias) runs.
+    const OWN_CONV: bool = false;
+
     /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
     /// gradients from [`KilnBackend::kiln_conv2d_x_grad`] and
     /// [`KilnBackend::kiln_conv2d_weight_grad`].

@@ -1,6 +1,7 @@
-//! Under autodiff, a convolution is one tracked operation whose backward takes its input and
-//! weight gradients from the inner backend's [`KilnBackend`] methods. A bias is added as an
-//! ordinary tracked sum.
+//! Under autodiff, a convolution over a backend with kernels of its own
+//! ([`KilnBackend::OWN_CONV`]) is one tracked operation whose backward takes its input and
+//! weight gradients from the inner backend's [`KilnBackend`] methods; a bias is added as an
+//! ordinary tracked sum. Other backends keep Burn's convolution node.
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::NodeId;
@@ -9,7 +10,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::TensorMetadata;
-use burn::tensor::ops::{ConvOptions, FloatTensor, FloatTensorOps};
+use burn::tensor::ops::{ConvOptions, FloatTensor, FloatTensorOps, ModuleOps};
 
 use crate::backend::KilnBackend;
 
@@ -43,6 +44,9 @@ impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
         bias: Option<FloatTensor<Self>>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
+        if !B::OWN_CONV {
+            return Self::conv2d(x, weight, bias, options);
+        }
         let out = match Conv2dBackward
             .prepare::<C>([x.node.clone(), weight.node.clone()])
             .compute_bound()

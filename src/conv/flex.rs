@@ -13,6 +13,8 @@ use super::weight_grad::conv2d_weight_grad;
 use crate::backend::KilnBackend;
 
 impl KilnBackend for Flex {
+    const OWN_CONV: bool = true;
+
     fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
         let Some(g) = geometry(&x, &weight, bias.as_ref(), &options) else {
             return Flex::conv2d(x, weight, bias, options);

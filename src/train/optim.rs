@@ -117,9 +117,11 @@ pub fn step<B: AutodiffBackend>(
     (model, total)
 }
 
-/// Copies each gradient into row-major order once. Flex hands convolution weight gradients
-/// back as strided views, and every elementwise op on a view (the norm, the clip, each
-/// optimizer update) then walks it index by index: this was a fifth of a training step.
+/// Copies each gradient into row-major order once. Burn's convolution weight gradient on Flex
+/// (still used for grouped, dilated or non-f32 convolutions) comes back as a strided view, and
+/// every elementwise op on a view (the norm, the clip, each optimizer update) then walks it
+/// index by index: that was a fifth of a training step. kiln's own kernels already give
+/// row-major gradients, for which this only relabels.
 struct Contiguous<'a, B: AutodiffBackend> {
     grads: &'a mut GradientsParams,
     backend: std::marker::PhantomData<B>,
