@@ -12,37 +12,20 @@ use crate::model::ResNet;
 
 /// Runs `model` (inference mode: running BatchNorm statistics, no dropout) over every batch.
 /// The loss is plain cross-entropy (multi-label: BCE), so it compares across loss settings.
+///
+/// With a `cache` of backbone features (a model whose backbone is frozen): the first call fills
+/// it, later ones run only the head. The caller drops the cache when the backbone changes.
 pub fn evaluate<B: KilnBackend>(
     model: &ResNet<B>,
     loader: &Loader,
     size: usize,
     classes: usize,
     multi: Option<&MultiLabels>,
+    mut cache: Option<&mut FeatureCache>,
 ) -> EvalMetrics {
     let mut score = Score::new(classes, multi);
-    let folded = model.folded();
-    for batch in loader.epoch(0) {
-        if let Some(images) = images_of::<B>(model, batch.images, batch.indices.len(), size) {
-            score.add(model.forward_folded(&folded, images), loader, &batch.indices);
-        }
-    }
-    score.finish()
-}
-
-/// [`evaluate`] through a cache of backbone features, for a model whose backbone is frozen:
-/// the first call fills the cache, later ones run only the head. The caller drops the cache
-/// when the backbone changes.
-pub fn evaluate_cached<B: KilnBackend>(
-    model: &ResNet<B>,
-    loader: &Loader,
-    size: usize,
-    classes: usize,
-    multi: Option<&MultiLabels>,
-    cache: &mut FeatureCache,
-) -> EvalMetrics {
-    let mut score = Score::new(classes, multi);
-    let device = model.fc.weight.device();
-    if cache.is_complete() {
+    if let Some(cache) = cache.as_deref().filter(|c| c.is_complete()) {
+        let device = model.fc.weight.device();
         for indices in loader.epoch_batches(0) {
             if let Some((found, features)) = cache.batch(&indices) {
                 score.add(model.head(Tensor::from_data(features, &device)), loader, &found);
@@ -56,12 +39,17 @@ pub fn evaluate_cached<B: KilnBackend>(
             continue;
         };
         let features = model.features_folded(&folded, images);
-        if let Ok(values) = features.to_data().convert::<f32>().into_vec::<f32>() {
+        // Features come back to the host only to fill a cache.
+        if let Some(cache) = cache.as_deref_mut()
+            && let Ok(values) = features.to_data().convert::<f32>().into_vec::<f32>()
+        {
             cache.put(&batch.indices, &values);
         }
         score.add(model.head(features), loader, &batch.indices);
     }
-    cache.mark_complete();
+    if let Some(cache) = cache {
+        cache.mark_complete();
+    }
     score.finish()
 }
 

@@ -382,12 +382,9 @@ impl<B: TrainBackend> Loop<B> {
         let size = self.config.data.image_size as usize;
         let classes = self.p.classes.len();
         let current = self.p.model()?.valid();
-        let val = match &mut self.val_features {
-            Some(cache) => {
-                super::evaluate::evaluate_cached(&current, &self.p.val, size, classes, self.p.multi.as_ref(), cache)
-            }
-            None => super::evaluate::evaluate(&current, &self.p.val, size, classes, self.p.multi.as_ref()),
-        };
+        let multi = self.p.multi.as_ref();
+        let cache = self.val_features.as_mut();
+        let val = super::evaluate::evaluate(&current, &self.p.val, size, classes, multi, cache);
         let metric = self.config.train.early_stop_metric.value(&val);
         let improved = match self.p.state.best_metric {
             None => true,
@@ -473,7 +470,7 @@ impl<B: TrainBackend> Loop<B> {
             // this process did not see that epoch.
             val = Some(match best_val {
                 Some(v) => v,
-                None => super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref()),
+                None => super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref(), None),
             });
             if !self.p.test.is_empty() {
                 test = Some(super::evaluate::evaluate(
@@ -482,6 +479,7 @@ impl<B: TrainBackend> Loop<B> {
                     size,
                     classes,
                     self.p.multi.as_ref(),
+                    None,
                 ));
             }
         }
