@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use burn::prelude::*;
 
 use super::Loop;
-use crate::backend::TrainBackend;
-use crate::model::global_pool;
+use crate::backend::{KilnBackend, TrainBackend};
+use crate::model::{FoldedPrefix, global_pool};
 use crate::train::emitter::Emitter;
 use crate::train::feature_cache::FeatureCache;
 use crate::train::step::StepInput;
@@ -31,32 +31,21 @@ impl<B: TrainBackend> Loop<B> {
             // Validation images are never augmented.
             self.val_features = FeatureCache::new(self.p.val.len(), &[dim], model.block_count(), CACHE_LIMIT_BYTES);
         }
-        let Some(blocks) = prefix_blocks.filter(|_| enabled && !self.config.data.augment) else {
+        let Some(prefix) = self.prefix.as_ref().filter(|_| enabled && !self.config.data.augment) else {
             self.features = None;
             return;
         };
-        if self.features.as_ref().is_some_and(|c| c.source() == blocks) {
+        if self.features.as_ref().is_some_and(|c| c.source() == prefix.blocks()) {
             return;
         }
         let shape = if whole_backbone {
             vec![dim]
         } else {
-            self.prefix_output_shape()
+            let size = self.config.data.image_size as usize;
+            prefix_output_shape(prefix, size, &model.fc.weight.device())
         };
-        self.features = FeatureCache::new(self.p.train.len(), &shape, blocks, CACHE_LIMIT_BYTES);
+        self.features = FeatureCache::new(self.p.train.len(), &shape, prefix.blocks(), CACHE_LIMIT_BYTES);
         self.cache_generation += 1;
-    }
-
-    /// `[channels, height, width]` after the folded prefix, from one blank image.
-    fn prefix_output_shape(&self) -> Vec<usize> {
-        let (Some(prefix), Some(model)) = (&self.prefix, &self.p.model) else {
-            return Vec::new();
-        };
-        let size = self.config.data.image_size as usize;
-        let device = model.fc.weight.device();
-        let blank = Tensor::<B::InnerBackend, 4>::zeros([1, 3, size, size], &device);
-        let [_, c, h, w] = prefix.forward(blank).dims();
-        vec![c, h, w]
     }
 
     /// With a cache: runs the images through the folded prefix once, keeps its output and
@@ -106,15 +95,23 @@ impl<B: TrainBackend> Loop<B> {
                 self.p.state.batches_done += 1;
                 continue;
             };
-            let input = match cache.is_pooled() {
-                true => StepInput::Features(Tensor::from_data(rows, &self.device)),
-                false => StepInput::Activations {
+            let input = if cache.is_pooled() {
+                StepInput::Features(Tensor::from_data(rows, &self.device))
+            } else {
+                StepInput::Activations {
                     x: Tensor::from_data(rows, &self.device),
                     start: cache.source(),
-                },
+                }
             };
             self.take_step(em, input, &found, Duration::ZERO, &mut last)?;
         }
         Ok(true)
     }
+}
+
+/// `[channels, height, width]` after a folded prefix, from one blank image of side `size`.
+fn prefix_output_shape<B: KilnBackend>(prefix: &FoldedPrefix<B>, size: usize, device: &B::Device) -> Vec<usize> {
+    let blank = Tensor::<B, 4>::zeros([1, 3, size, size], device);
+    let [_, c, h, w] = prefix.forward(blank).dims();
+    vec![c, h, w]
 }
