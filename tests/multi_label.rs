@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -43,24 +43,12 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     let tmp = tempfile::tempdir().unwrap();
     let (root, labels) = attribute_data(tmp.path());
     let runs = tmp.path().join("runs");
-    let mut child = train(&root, &labels, &runs, 3)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
+    let (stdout, out) = common::drive(train(&root, &labels, &runs, 3), |line, stdin| {
         if line.contains("epoch 1/3 done") {
             writeln!(stdin, "stop").unwrap();
         }
-        lines.push(line);
-    }
-    let out = child.wait_with_output().unwrap();
+    });
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = lines.join("\n");
     assert!(stdout.contains("label acc"), "{stdout}");
     let dir = common::run_dir(&runs);
     assert_eq!(
@@ -89,14 +77,12 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     assert!((8..=16).contains(&support), "{:?}", test.support);
 
     // The trained weights predict one probability per label.
-    let image = root.join("2").join(
-        std::fs::read_dir(root.join("2"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .file_name(),
-    );
+    let image = std::fs::read_dir(root.join("2"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let out = Command::new(KILN)
         .args([
             "predict",

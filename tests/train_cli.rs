@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,29 +34,17 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
     let runs = tmp.path().join("runs");
-    let mut child = quickstart(&root, &runs, &["train.epochs=2", "train.freeze=[\"stem\", \"layer1\"]"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
+    let command = quickstart(&root, &runs, &["train.epochs=2", "train.freeze=[\"stem\", \"layer1\"]"]);
     let mut sent = false;
-    for line in stdout.lines() {
-        let line = line.unwrap();
+    let (stdout, out) = common::drive(command, |line, stdin| {
         if !sent && line.contains(" step 2 ") {
             writeln!(stdin, "lr *0.5").unwrap();
             writeln!(stdin, "unfreeze layer1").unwrap();
             writeln!(stdin, "frobnicate").unwrap();
             sent = true;
         }
-        lines.push(line);
-    }
-    let out = child.wait_with_output().unwrap();
+    });
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = lines.join("\n");
     assert!(
         !stdout.contains('\u{1b}') && !stdout.contains('\r'),
         "escape codes in plain output"

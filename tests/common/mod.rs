@@ -120,3 +120,30 @@ pub fn run_dir(runs: &std::path::Path) -> PathBuf {
     dirs.sort();
     dirs.pop().expect("a run directory")
 }
+
+/// Runs `cmd` with piped stdio, calling `on_line` with each stdout line (and the child's stdin,
+/// to answer it) as it arrives; returns stdout's lines joined and the finished output. Stdin
+/// stays open until the child has exited.
+pub fn drive(
+    mut cmd: std::process::Command,
+    mut on_line: impl FnMut(&str, &mut std::process::ChildStdin),
+) -> (String, std::process::Output) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        on_line(&line, &mut stdin);
+        lines.push(line);
+    }
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    (lines.join("\n"), out)
+}
