@@ -67,10 +67,10 @@ impl MultiLabels {
                 ),
             ));
         }
-        let index: BTreeMap<&String, usize> = classes.iter().enumerate().map(|(i, c)| (c, i)).collect();
         let mut sets = BTreeMap::new();
         for (line, path, labels) in rows {
-            let set = labels.iter().filter_map(|l| index.get(l).copied()).collect();
+            // `classes` is sorted and holds every label.
+            let set = labels.iter().filter_map(|l| classes.binary_search(l).ok()).collect();
             if sets.insert(path.clone(), set).is_some() {
                 return Err(bad(line, format!("{} is listed twice", path.display())));
             }

@@ -64,10 +64,12 @@ pub fn prepare<B: TrainBackend>(
 ) -> anyhow::Result<Prepared<B>> {
     let config = &job.config;
     let root = &config.data.root;
-    let multi = match &config.data.multi_label_csv {
-        Some(csv) => Some(MultiLabels::read(csv, root)?),
-        None => None,
-    };
+    let multi = config
+        .data
+        .multi_label_csv
+        .as_ref()
+        .map(|csv| MultiLabels::read(csv, root))
+        .transpose()?;
     let split = if job.resume && job.dir.split().is_file() {
         // Exactly the images the run started with, whatever changed in the folder since.
         let split = Split::read_manifest(&job.dir.split(), root)?;
