@@ -1,7 +1,13 @@
 //! The backends kiln runs on. Burn's `flex` is the CPU backend; CUDA comes with the `cuda` feature.
 
+use burn::backend::Autodiff;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor};
+
+use crate::pool::MaxPool;
+use crate::{conv, pool};
 
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
@@ -51,12 +57,12 @@ macro_rules! with_backend {
 }
 
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
-/// defaults to Burn's; Flex overrides the convolution and its gradients (`crate::conv`), and
-/// the autodiff backend routes convolution backward through them.
+/// defaults to Burn's; Flex overrides the convolution, the max pool and their gradients
+/// (`crate::conv`, `crate::pool`), and the autodiff backend routes their backward through them.
 pub trait KilnBackend: Backend {
-    /// Whether this backend overrides the convolution with kernels of its own. Only then does
-    /// autodiff record kiln's convolution node; otherwise Burn's own (with its fused bias) runs.
-    const OWN_CONV: bool = false;
+    /// Whether this backend overrides the convolution and the max pool with kernels of its own.
+    /// Only then does autodiff record kiln's nodes for them; otherwise Burn's own run.
+    const OWN_KERNELS: bool = false;
 
     /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
     /// gradients from [`KilnBackend::kiln_conv2d_x_grad`] and
@@ -88,6 +94,74 @@ pub trait KilnBackend: Backend {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         Self::conv2d_weight_backward(x, weight, output_grad, options)
+    }
+
+    /// A 2-D max pool, as `ModuleOps::max_pool2d`, whose backward (under autodiff) takes the
+    /// input's gradient from [`KilnBackend::kiln_max_pool2d_x_grad`].
+    fn kiln_max_pool2d(x: FloatTensor<Self>, pool: MaxPool) -> FloatTensor<Self> {
+        Self::max_pool2d(x, pool.kernel, pool.stride, pool.padding, [1, 1], false)
+    }
+
+    /// The gradient of a max pool's input `x` for `output_grad`: each window's maximum gets it.
+    fn kiln_max_pool2d_x_grad(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        pool: MaxPool,
+    ) -> FloatTensor<Self> {
+        let (kernel, stride, padding) = (pool.kernel, pool.stride, pool.padding);
+        let indices = Self::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false).indices;
+        Self::max_pool2d_with_indices_backward(x, kernel, stride, padding, [1, 1], false, output_grad, indices).x_grad
+    }
+}
+
+/// Flex runs kiln's kernels (each falls back to Burn's for what it does not cover).
+impl KilnBackend for Cpu {
+    const OWN_KERNELS: bool = true;
+
+    fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
+        conv::flex::conv2d(x, weight, bias, options)
+    }
+
+    fn kiln_conv2d_x_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        conv::flex::conv2d_x_grad(x, weight, output_grad, options)
+    }
+
+    fn kiln_conv2d_weight_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        output_grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        conv::flex::conv2d_weight_grad(x, weight, output_grad, options)
+    }
+
+    fn kiln_max_pool2d(x: FlexTensor, pool: MaxPool) -> FlexTensor {
+        pool::flex::max_pool2d(x, pool)
+    }
+
+    fn kiln_max_pool2d_x_grad(x: FlexTensor, output_grad: FlexTensor, pool: MaxPool) -> FlexTensor {
+        pool::flex::max_pool2d_x_grad(x, output_grad, pool)
+    }
+}
+
+/// Autodiff records kiln's nodes, whose backward calls the inner backend's gradient methods.
+impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
+    fn kiln_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: Option<FloatTensor<Self>>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        conv::autodiff::conv2d::<B, C>(x, weight, bias, options)
+    }
+
+    fn kiln_max_pool2d(x: FloatTensor<Self>, pool: MaxPool) -> FloatTensor<Self> {
+        pool::autodiff::max_pool2d::<B, C>(x, pool)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod data;
 pub mod device;
 pub mod headless;
 pub mod model;
+pub mod pool;
 pub mod predict;
 pub mod runlog;
 pub mod suggest;

@@ -1,5 +1,5 @@
 //! Under autodiff, a convolution over a backend with kernels of its own
-//! ([`KilnBackend::OWN_CONV`]) is one tracked operation whose backward takes its input and
+//! ([`KilnBackend::OWN_KERNELS`]) is one tracked operation whose backward takes its input and
 //! weight gradients from the inner backend's [`KilnBackend`] methods; a bias is added as an
 //! ordinary tracked sum. Other backends keep Burn's convolution node.
 
@@ -37,36 +37,35 @@ impl<B: KilnBackend> Backward<B, 2> for Conv2dBackward {
     }
 }
 
-impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
-    fn kiln_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: Option<FloatTensor<Self>>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        if !B::OWN_CONV {
-            return Self::conv2d(x, weight, bias, options);
+pub fn conv2d<B: KilnBackend, C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<B, C>>,
+    weight: FloatTensor<Autodiff<B, C>>,
+    bias: Option<FloatTensor<Autodiff<B, C>>>,
+    options: ConvOptions<2>,
+) -> FloatTensor<Autodiff<B, C>> {
+    type A<B, C> = Autodiff<B, C>;
+    if !B::OWN_KERNELS {
+        return A::<B, C>::conv2d(x, weight, bias, options);
+    }
+    let out = match Conv2dBackward
+        .prepare::<C>([x.node.clone(), weight.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let x_state = prep.checkpoint(&x);
+            let weight_state = prep.checkpoint(&weight);
+            let out = B::kiln_conv2d(x.primitive, weight.primitive, None, options.clone());
+            prep.finish((x_state, weight_state, options), out)
         }
-        let out = match Conv2dBackward
-            .prepare::<C>([x.node.clone(), weight.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let out = B::kiln_conv2d(x.primitive, weight.primitive, None, options.clone());
-                prep.finish((x_state, weight_state, options), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::kiln_conv2d(x.primitive, weight.primitive, None, options)),
-        };
-        match bias {
-            Some(bias) => {
-                let channels = bias.primitive.shape()[0];
-                let bias = Self::float_reshape(bias, [1, channels, 1, 1].into());
-                Self::float_add(out, bias)
-            }
-            None => out,
+        OpsKind::UnTracked(prep) => prep.finish(B::kiln_conv2d(x.primitive, weight.primitive, None, options)),
+    };
+    match bias {
+        Some(bias) => {
+            let channels = bias.primitive.shape()[0];
+            let bias = A::<B, C>::float_reshape(bias, [1, channels, 1, 1].into());
+            A::<B, C>::float_add(out, bias)
         }
+        None => out,
     }
 }

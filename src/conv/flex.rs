@@ -6,55 +6,48 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::{ConvOptions, ModuleOps};
 use burn::tensor::{DType, TensorData};
 
-use super::forward::conv2d_forward;
 use super::geometry::ConvGeometry;
-use super::input_grad::conv2d_input_grad;
-use super::weight_grad::conv2d_weight_grad;
-use crate::backend::KilnBackend;
+use super::{forward, input_grad, weight_grad};
 
-impl KilnBackend for Flex {
-    const OWN_CONV: bool = true;
+pub fn conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
+    let Some(g) = geometry(&x, &weight, bias.as_ref(), &options) else {
+        return Flex::conv2d(x, weight, bias, options);
+    };
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.map(|b| b.to_contiguous()),
+    );
+    let y = forward::conv2d_forward(&g, f32s(&x), f32s(&weight), bias.as_ref().map(f32s));
+    FlexTensor::from_data(TensorData::new(y, g.output_shape()))
+}
 
-    fn kiln_conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, bias.as_ref(), &options) else {
-            return Flex::conv2d(x, weight, bias, options);
-        };
-        let (x, weight, bias) = (
-            x.to_contiguous(),
-            weight.to_contiguous(),
-            bias.map(|b| b.to_contiguous()),
-        );
-        let y = conv2d_forward(&g, f32s(&x), f32s(&weight), bias.as_ref().map(f32s));
-        FlexTensor::from_data(TensorData::new(y, g.output_shape()))
-    }
+pub fn conv2d_x_grad(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: ConvOptions<2>,
+) -> FlexTensor {
+    let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
+        return Flex::conv2d_x_backward(x, weight, output_grad, options);
+    };
+    let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
+    let dx = input_grad::conv2d_input_grad(&g, f32s(&weight), f32s(&output_grad));
+    FlexTensor::from_data(TensorData::new(dx, g.input_shape()))
+}
 
-    fn kiln_conv2d_x_grad(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
-            return Flex::conv2d_x_backward(x, weight, output_grad, options);
-        };
-        let (weight, output_grad) = (weight.to_contiguous(), output_grad.to_contiguous());
-        let dx = conv2d_input_grad(&g, f32s(&weight), f32s(&output_grad));
-        FlexTensor::from_data(TensorData::new(dx, g.input_shape()))
-    }
-
-    fn kiln_conv2d_weight_grad(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
-            return Flex::conv2d_weight_backward(x, weight, output_grad, options);
-        };
-        let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
-        let dw = conv2d_weight_grad(&g, f32s(&x), f32s(&output_grad));
-        FlexTensor::from_data(TensorData::new(dw, g.weight_shape()))
-    }
+pub fn conv2d_weight_grad(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: ConvOptions<2>,
+) -> FlexTensor {
+    let Some(g) = geometry(&x, &weight, Some(&output_grad), &options) else {
+        return Flex::conv2d_weight_backward(x, weight, output_grad, options);
+    };
+    let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
+    let dw = weight_grad::conv2d_weight_grad(&g, f32s(&x), f32s(&output_grad));
+    FlexTensor::from_data(TensorData::new(dw, g.weight_shape()))
 }
 
 /// The geometry kiln's kernels handle, or `None` for what they do not (groups, dilation,

@@ -2,8 +2,8 @@
 //! on Flex, the convolution is im2col + gemm ([`forward`]), and so is the weight gradient
 //! ([`weight_grad`]), the input gradient gemm + col2im ([`input_grad`]); everywhere else, Burn's.
 
-mod autodiff;
-mod flex;
+pub(crate) mod autodiff;
+pub(crate) mod flex;
 pub mod forward;
 pub mod geometry;
 pub mod input_grad;

@@ -11,11 +11,12 @@ use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
 
+use super::resnet::STEM_POOL;
 use super::{Block, ResNet};
 use crate::backend::KilnBackend;
 use crate::conv::conv2d;
+use crate::pool::max_pool2d;
 
 /// `bn(conv(x))` as one convolution with a bias.
 fn fold<B: Backend>(conv: &Conv2d<B>, bn: &BatchNorm<B>) -> Conv2d<B> {
@@ -98,7 +99,7 @@ impl<B: KilnBackend> FoldedPrefix<B> {
     /// The activations after the prefix, as `ResNet::features_after` takes them.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         let x = relu(conv2d(&self.stem, images));
-        let mut x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
+        let mut x = max_pool2d(x, STEM_POOL);
         for block in &self.blocks {
             x = block.forward(x);
         }

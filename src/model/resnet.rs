@@ -1,7 +1,6 @@
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::max_pool2d;
 
 use super::arch::Arch;
 use super::block::{Block, bn, conv};
@@ -9,6 +8,14 @@ use super::named::{TensorVisitor, visit_bn, visit_conv, visit_linear};
 use super::norm::{BnMode, batch_norm};
 use crate::backend::KilnBackend;
 use crate::conv::conv2d;
+use crate::pool::{MaxPool, max_pool2d};
+
+/// The pool after the stem: 3x3, stride 2, padding 1 (torchvision's `maxpool`).
+pub(crate) const STEM_POOL: MaxPool = MaxPool {
+    kernel: [3, 3],
+    stride: [2, 2],
+    padding: [1, 1],
+};
 
 /// What to build: the architecture, the class count of the head and its dropout.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,7 +178,7 @@ impl<B: KilnBackend> ResNet<B> {
     /// BatchNorm in the mode `modes` gives it.
     pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
         let x = relu(batch_norm(&self.bn1, conv2d(&self.conv1, images), modes.stem));
-        let x = max_pool2d(x, [3, 3], [2, 2], [1, 1], [1, 1], false);
+        let x = max_pool2d(x, STEM_POOL);
         self.features_after(x, 0, modes)
     }
 
