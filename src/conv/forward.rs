@@ -1,8 +1,10 @@
-//! The convolution itself as im2col + one matrix multiply per image, on plain f32 slices.
+//! The convolution itself as im2col + one matrix multiply per image (or per group of small
+//! images, [`super::grouped`]), on plain f32 slices.
 
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+use super::grouped::{images_per_multiply, scatter};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -11,6 +13,11 @@ use super::split::Split;
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
 /// `w` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`, all row-major; the result is `[N, Cout, Ho, Wo]`.
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    forward_in_groups_of(images_per_multiply(g), g, x, w, bias)
+}
+
+/// [`conv2d_forward`] with `images` images per multiply.
+fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
@@ -20,6 +27,10 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
         "bias does not match {g:?}"
     );
     let mut y = vec![0f32; g.batch * g.out_channels * pixels];
+    if images > 1 {
+        forward_grouped(images, g, x, w, bias, &mut y);
+        return y;
+    }
     let split = Split::of(g.batch);
     y.par_chunks_exact_mut(g.out_channels * pixels)
         .zip(x.par_chunks_exact(g.image_len()))
@@ -30,7 +41,7 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
                 let cols: &[f32] = if g.is_pointwise() {
                     image
                 } else {
-                    im2col(g, image, cols);
+                    im2col(g, image, cols, pixels);
                     cols
                 };
                 if let Some(bias) = bias {
@@ -52,6 +63,37 @@ pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32
     y
 }
 
+/// Each group's patches side by side in one multiply: Y (Cout x n·P) = bias + W · cols.
+fn forward_grouped(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    let (pixels, ck) = (g.pixels(), g.patch_len());
+    let mut cols = vec![0f32; ck * images * pixels];
+    let mut rows = vec![0f32; g.out_channels * images * pixels];
+    let groups = x
+        .chunks(images * g.image_len())
+        .zip(y.chunks_mut(images * g.out_channels * pixels));
+    for (group, y_group) in groups {
+        let columns = group.len() / g.image_len() * pixels;
+        for (j, image) in group.chunks_exact(g.image_len()).enumerate() {
+            im2col(g, image, &mut cols[j * pixels..ck * columns], columns);
+        }
+        let rows = &mut rows[..g.out_channels * columns];
+        if let Some(bias) = bias {
+            for (row, b) in rows.chunks_exact_mut(columns).zip(bias) {
+                row.fill(*b);
+            }
+        }
+        matmul(
+            [g.out_channels, columns, ck],
+            rows,
+            bias.is_some(),
+            (w, false),
+            (&cols[..ck * columns], false),
+            gemm::Parallelism::Rayon(0),
+        );
+        scatter(rows, g.out_channels, pixels, y_group);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_close, burn_forward, geometries, random};
@@ -65,8 +107,15 @@ mod tests {
             let bias = random([g.out_channels, 1, 1, 1], 9);
             for bias in [None, Some(bias.as_slice())] {
                 let expected = burn_forward(&g, &x, &weight, bias);
-                let got = conv2d_forward(&g, &x, &weight, bias);
-                assert_close(&format!("{g:?}, bias {}", bias.is_some()), &got, &expected);
+                // Each image alone, in pairs (a short last group for an odd batch), all at once.
+                for images in [1, 2, g.batch] {
+                    let got = forward_in_groups_of(images, &g, &x, &weight, bias);
+                    assert_close(
+                        &format!("{g:?}, bias {}, {images} per multiply", bias.is_some()),
+                        &got,
+                        &expected,
+                    );
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+use super::grouped::{gather, images_per_multiply};
 use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
@@ -14,6 +15,11 @@ use super::split::Split;
 /// `[Cout, Cin, kh, kw]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[N, Cin, H, W]`, row-major.
 pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    input_grad_in_groups_of(images_per_multiply(g), g, w, dy)
+}
+
+/// [`conv2d_input_grad`] with `images` images per multiply.
+fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(w.len(), g.out_channels * ck, "weight does not match {g:?}");
@@ -23,6 +29,10 @@ pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
         "output gradient does not match {g:?}"
     );
     let mut dx = vec![0f32; g.batch * g.image_len()];
+    if images > 1 {
+        input_grad_grouped(images, g, w, dy, &mut dx);
+        return dx;
+    }
     let split = Split::of(g.batch);
     dx.par_chunks_exact_mut(g.image_len())
         .zip(dy.par_chunks_exact(g.out_channels * pixels))
@@ -42,11 +52,36 @@ pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
                     split.gemm,
                 );
                 if !g.is_pointwise() {
-                    col2im(g, cols, dx_n);
+                    col2im(g, cols, dx_n, pixels);
                 }
             },
         );
     dx
+}
+
+/// Each group's output gradients side by side in one multiply: cols (ck x n·P) = Wᵀ · dY.
+fn input_grad_grouped(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let (pixels, ck) = (g.pixels(), g.patch_len());
+    let mut dy_rows = vec![0f32; g.out_channels * images * pixels];
+    let mut cols = vec![0f32; ck * images * pixels];
+    let groups = dy
+        .chunks(images * g.out_channels * pixels)
+        .zip(dx.chunks_mut(images * g.image_len()));
+    for (dy_group, dx_group) in groups {
+        let columns = dy_group.len() / g.out_channels;
+        gather(dy_group, g.out_channels, pixels, &mut dy_rows);
+        matmul(
+            [ck, columns, g.out_channels],
+            &mut cols[..ck * columns],
+            false,
+            (w, true),
+            (&dy_rows[..g.out_channels * columns], false),
+            gemm::Parallelism::Rayon(0),
+        );
+        for (j, dx_n) in dx_group.chunks_exact_mut(g.image_len()).enumerate() {
+            col2im(g, &cols[j * pixels..ck * columns], dx_n, columns);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -60,7 +95,10 @@ mod tests {
             let weight = random(g.weight_shape(), 4);
             let dy = random(g.output_shape(), 5);
             let (expected, _) = burn_grads(&g, &random(g.input_shape(), 6), &weight, &dy);
-            assert_close(&format!("{g:?}"), &conv2d_input_grad(&g, &weight, &dy), &expected);
+            for images in [1, 2, g.batch] {
+                let got = input_grad_in_groups_of(images, &g, &weight, &dy);
+                assert_close(&format!("{g:?}, {images} per multiply"), &got, &expected);
+            }
         }
     }
 

@@ -7,16 +7,18 @@ use rayon::prelude::*;
 use super::geometry::ConvGeometry;
 
 /// Lays one image's kernel-sized patches out as columns: row (ci, ky, kx), column (oy, ox)
-/// holds x[ci, oy·sh + ky − ph, ox·sw + kx − pw], zero outside the image.
-pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
+/// holds x[ci, oy·sh + ky − ph, ox·sw + kx − pw], zero outside the image. Rows start
+/// `row_stride` values apart (`g.pixels()` for one image alone; more when several images'
+/// columns lie side by side, `cols` then starting at this image's first column).
+pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32], row_stride: usize) {
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [_, ow] = g.output();
-    let rows_per_channel = kh * kw * g.pixels();
-    cols.par_chunks_mut(rows_per_channel)
+    cols.par_chunks_mut(kh * kw * row_stride)
         .zip(image.par_chunks(h * w))
         .for_each(|(channel_rows, plane)| {
-            for (k, row) in channel_rows.chunks_exact_mut(g.pixels()).enumerate() {
+            for (k, row) in channel_rows.chunks_mut(row_stride).enumerate() {
+                let row = &mut row[..g.pixels()];
                 let (ky, kx) = (k / kw, k % kw);
                 let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
                 for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
@@ -44,18 +46,18 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: adds each column value back onto the image position it was read
-/// from. `image` is overwritten.
-pub fn col2im(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
+/// from. `image` is overwritten; `row_stride` as for [`im2col`].
+pub fn col2im(g: &ConvGeometry, cols: &[f32], image: &mut [f32], row_stride: usize) {
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [_, ow] = g.output();
-    let rows_per_channel = kh * kw * g.pixels();
     image
         .par_chunks_mut(h * w)
-        .zip(cols.par_chunks(rows_per_channel))
+        .zip(cols.par_chunks(kh * kw * row_stride))
         .for_each(|(plane, channel_rows)| {
             plane.fill(0.0);
-            for (k, row) in channel_rows.chunks_exact(g.pixels()).enumerate() {
+            for (k, row) in channel_rows.chunks(row_stride).enumerate() {
+                let row = &row[..g.pixels()];
                 let (ky, kx) = (k / kw, k % kw);
                 let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
                 if xs.is_empty() {

@@ -1,0 +1,86 @@
+//! Several images in one matrix multiply. Deep in a ResNet an image has few output pixels
+//! (7x7 at 224 px, 1x1 at 32 px), and one multiply per image is then a thin matrix that
+//! repacks the whole weight matrix for a handful of columns. Laying a group of images' columns
+//! side by side ([rows, image, pixel]) makes one wide multiply, split over the cores.
+
+use rayon::prelude::*;
+
+use super::geometry::ConvGeometry;
+
+/// Columns one multiply should have at least: images are grouped until they reach it.
+/// `cargo bench --bench conv` and BENCHMARKS.md have the figures behind it.
+const MIN_COLUMNS: usize = 512;
+
+/// How many images go into one multiply: 1 (each image alone, whole images per thread)
+/// when an image has enough output pixels by itself.
+pub fn images_per_multiply(g: &ConvGeometry) -> usize {
+    if g.pixels() >= MIN_COLUMNS || g.pixels() == 0 {
+        1
+    } else {
+        MIN_COLUMNS.div_ceil(g.pixels()).min(g.batch.max(1))
+    }
+}
+
+/// Copies row-major images `[n, channels, pixels]` into `[channels, n · pixels]`.
+pub fn gather(images: &[f32], channels: usize, pixels: usize, out: &mut [f32]) {
+    let n = images.len() / (channels * pixels);
+    out[..channels * n * pixels]
+        .par_chunks_exact_mut(n * pixels)
+        .enumerate()
+        .for_each(|(c, row)| {
+            for (j, dst) in row.chunks_exact_mut(pixels).enumerate() {
+                dst.copy_from_slice(&images[(j * channels + c) * pixels..][..pixels]);
+            }
+        });
+}
+
+/// The inverse of [`gather`]: `[channels, n · pixels]` back into images `[n, channels, pixels]`.
+pub fn scatter(rows: &[f32], channels: usize, pixels: usize, images: &mut [f32]) {
+    let n = images.len() / (channels * pixels);
+    images
+        .par_chunks_exact_mut(channels * pixels)
+        .enumerate()
+        .for_each(|(j, image)| {
+            for (c, dst) in image.chunks_exact_mut(pixels).enumerate() {
+                dst.copy_from_slice(&rows[c * n * pixels + j * pixels..][..pixels]);
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scatter_undoes_gather_and_gather_puts_each_image_in_its_columns() {
+        let (n, channels, pixels) = (3, 2, 4);
+        let images: Vec<f32> = (0..n * channels * pixels).map(|v| v as f32).collect();
+        let mut rows = vec![0.0; images.len()];
+        gather(&images, channels, pixels, &mut rows);
+        // Row c holds image 0's channel c, then image 1's, then image 2's.
+        assert_eq!(&rows[..12], &[0., 1., 2., 3., 8., 9., 10., 11., 16., 17., 18., 19.]);
+        let mut back = vec![0.0; images.len()];
+        scatter(&rows, channels, pixels, &mut back);
+        assert_eq!(back, images);
+    }
+
+    #[test]
+    fn small_images_are_grouped_up_to_the_batch_and_large_ones_are_not() {
+        let g = |side: usize, batch: usize| ConvGeometry {
+            batch,
+            in_channels: 1,
+            out_channels: 1,
+            input: [side, side],
+            kernel: [1, 1],
+            stride: [1, 1],
+            padding: [0, 0],
+        };
+        assert_eq!(images_per_multiply(&g(7, 8)), 8, "49 pixels: the whole batch of 8");
+        assert_eq!(
+            images_per_multiply(&g(7, 64)),
+            11,
+            "49 pixels: 11 images reach 512 columns"
+        );
+        assert_eq!(images_per_multiply(&g(28, 8)), 1, "784 pixels: each image alone");
+    }
+}
