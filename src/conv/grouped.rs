@@ -7,8 +7,9 @@ use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 
-/// Columns one multiply should have at least: images are grouped until they reach it.
-/// `cargo bench --bench conv` and BENCHMARKS.md have the figures behind it.
+/// Columns one multiply should have at least: images are grouped until they reach it. At
+/// 784 pixels (28x28) one image per multiply was as fast or faster; at 196 and below grouping
+/// won (BENCHMARKS.md has the figures).
 const MIN_COLUMNS: usize = 512;
 
 /// How many images go into one multiply: 1 (each image alone, whole images per thread)
