@@ -2,9 +2,31 @@
 //! channel owns its rows of the patch matrix and its plane of the image, so no two threads
 //! write the same value).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
+
+/// Patch values one parallel task should copy at least: a small image's channel is a few
+/// hundred values, too little to be worth a task of its own.
+const MIN_VALUES_PER_TASK: usize = 16 * 1024;
+
+/// Channels per parallel task.
+fn channels_per_task(g: &ConvGeometry) -> usize {
+    MIN_VALUES_PER_TASK
+        .div_ceil(g.kernel[0] * g.kernel[1] * g.pixels())
+        .max(1)
+}
+
+/// For each kernel offset (ky, kx) in row-major order, the output rows and columns that read
+/// inside the image: computed once per call, not once per channel.
+fn valid_ranges(g: &ConvGeometry) -> Vec<(Range<usize>, Range<usize>)> {
+    let [kh, kw] = g.kernel;
+    (0..kh * kw)
+        .map(|k| (g.valid_outputs(0, k / kw), g.valid_outputs(1, k % kw)))
+        .collect()
+}
 
 /// Lays one image's kernel-sized patches out as columns: row (ci, ky, kx), column (oy, ox)
 /// holds x[ci, oy·sh + ky − ph, ox·sw + kx − pw], zero outside the image. Rows start
@@ -14,13 +36,15 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32], row_stride: usi
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [_, ow] = g.output();
+    let (pixels, ranges) = (g.pixels(), valid_ranges(g));
     cols.par_chunks_mut(kh * kw * row_stride)
         .zip(image.par_chunks(h * w))
+        .with_min_len(channels_per_task(g))
         .for_each(|(channel_rows, plane)| {
             for (k, row) in channel_rows.chunks_mut(row_stride).enumerate() {
-                let row = &mut row[..g.pixels()];
+                let row = &mut row[..pixels];
                 let (ky, kx) = (k / kw, k % kw);
-                let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
+                let (ys, xs) = &ranges[k];
                 for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
                     // An empty column range (a wide kernel over a tiny image) reads nothing.
                     if !ys.contains(&oy) || xs.is_empty() {
@@ -51,19 +75,21 @@ pub fn col2im(g: &ConvGeometry, cols: &[f32], image: &mut [f32], row_stride: usi
     let [h, w] = g.input;
     let [kh, kw] = g.kernel;
     let [_, ow] = g.output();
+    let (pixels, ranges) = (g.pixels(), valid_ranges(g));
     image
         .par_chunks_mut(h * w)
         .zip(cols.par_chunks(kh * kw * row_stride))
+        .with_min_len(channels_per_task(g))
         .for_each(|(plane, channel_rows)| {
             plane.fill(0.0);
             for (k, row) in channel_rows.chunks(row_stride).enumerate() {
-                let row = &row[..g.pixels()];
+                let row = &row[..pixels];
                 let (ky, kx) = (k / kw, k % kw);
-                let (ys, xs) = (g.valid_outputs(0, ky), g.valid_outputs(1, kx));
+                let (ys, xs) = &ranges[k];
                 if xs.is_empty() {
                     continue;
                 }
-                for oy in ys {
+                for oy in ys.clone() {
                     let iy = oy * g.stride[0] + ky - g.padding[0];
                     let dst = &mut plane[iy * w..(iy + 1) * w];
                     let src = &row[oy * ow..(oy + 1) * ow][xs.clone()];
