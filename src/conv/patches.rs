@@ -37,6 +37,7 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32], row_stride: usi
     let [kh, kw] = g.kernel;
     let [_, ow] = g.output();
     let (pixels, ranges) = (g.pixels(), valid_ranges(g));
+    let same_size = g.stride == [1, 1] && g.output() == g.input;
     cols.par_chunks_mut(kh * kw * row_stride)
         .zip(image.par_chunks(h * w))
         .with_min_len(channels_per_task(g))
@@ -45,6 +46,10 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32], row_stride: usi
                 let row = &mut row[..pixels];
                 let (ky, kx) = (k / kw, k % kw);
                 let (ys, xs) = &ranges[k];
+                if same_size {
+                    shifted_copy(g, plane, row, [ky, kx], xs);
+                    continue;
+                }
                 for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
                     // An empty column range (a wide kernel over a tiny image) reads nothing.
                     if !ys.contains(&oy) || xs.is_empty() {
@@ -67,6 +72,28 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32], row_stride: usi
                 }
             }
         });
+}
+
+/// One im2col row of a stride-1 convolution whose output is as large as its input (a padded
+/// 3x3): the plane itself, shifted by the kernel offset, copied in one piece. A copied value
+/// whose column wrapped around to the next or previous image row is exactly one outside
+/// `xs`, the valid output columns; those are zeroed afterwards, row by row.
+fn shifted_copy(g: &ConvGeometry, plane: &[f32], row: &mut [f32], [ky, kx]: [usize; 2], xs: &Range<usize>) {
+    let w = g.input[1];
+    let len = row.len() as isize;
+    let shift = (ky as isize - g.padding[0] as isize) * w as isize + kx as isize - g.padding[1] as isize;
+    let (lo, hi) = ((-shift).clamp(0, len) as usize, (len - shift).clamp(0, len) as usize);
+    row[..lo].fill(0.0);
+    row[hi.max(lo)..].fill(0.0);
+    if lo < hi {
+        row[lo..hi].copy_from_slice(&plane[(lo as isize + shift) as usize..(hi as isize + shift) as usize]);
+    }
+    if xs.start > 0 || xs.end < w {
+        for out in row.chunks_exact_mut(w) {
+            out[..xs.start].fill(0.0);
+            out[xs.end..].fill(0.0);
+        }
+    }
 }
 
 /// The adjoint of [`im2col`]: adds each column value back onto the image position it was read
