@@ -108,9 +108,7 @@ pub trait KilnBackend: Backend {
         output_grad: FloatTensor<Self>,
         pool: MaxPool,
     ) -> FloatTensor<Self> {
-        let (kernel, stride, padding) = (pool.kernel, pool.stride, pool.padding);
-        let indices = Self::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false).indices;
-        Self::max_pool2d_with_indices_backward(x, kernel, stride, padding, [1, 1], false, output_grad, indices).x_grad
+        pool::burn_max_pool2d_x_grad::<Self>(x, output_grad, pool)
     }
 }
 

@@ -6,8 +6,8 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::ops::ModuleOps;
 use burn::tensor::{DType, TensorData, TensorMetadata};
 
-use super::MaxPool;
 use super::kernels::{PoolGeometry, max_pool_forward, max_pool_x_grad};
+use super::{MaxPool, burn_max_pool2d_x_grad};
 
 pub fn max_pool2d(x: FlexTensor, pool: MaxPool) -> FlexTensor {
     let Some((g, [n, c, ..])) = geometry(&x, pool) else {
@@ -21,10 +21,7 @@ pub fn max_pool2d(x: FlexTensor, pool: MaxPool) -> FlexTensor {
 
 pub fn max_pool2d_x_grad(x: FlexTensor, output_grad: FlexTensor, pool: MaxPool) -> FlexTensor {
     let Some((g, shape)) = geometry(&x, pool).filter(|_| output_grad.dtype() == DType::F32) else {
-        let (kernel, stride, padding) = (pool.kernel, pool.stride, pool.padding);
-        let indices = Flex::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false).indices;
-        return Flex::max_pool2d_with_indices_backward(x, kernel, stride, padding, [1, 1], false, output_grad, indices)
-            .x_grad;
+        return burn_max_pool2d_x_grad::<Flex>(x, output_grad, pool);
     };
     let (x, output_grad) = (x.to_contiguous(), output_grad.to_contiguous());
     let dx = max_pool_x_grad(&g, f32s(&x), f32s(&output_grad));

@@ -7,6 +7,7 @@ mod kernels;
 
 use burn::prelude::*;
 use burn::tensor::TensorPrimitive;
+use burn::tensor::ops::FloatTensor;
 
 use crate::backend::KilnBackend;
 
@@ -16,6 +17,17 @@ pub struct MaxPool {
     pub kernel: [usize; 2],
     pub stride: [usize; 2],
     pub padding: [usize; 2],
+}
+
+/// Burn's gradient of a max pool's input: its pool again with indices, then its backward.
+pub fn burn_max_pool2d_x_grad<B: Backend>(
+    x: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    pool: MaxPool,
+) -> FloatTensor<B> {
+    let (kernel, stride, padding) = (pool.kernel, pool.stride, pool.padding);
+    let indices = B::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false).indices;
+    B::max_pool2d_with_indices_backward(x, kernel, stride, padding, [1, 1], false, output_grad, indices).x_grad
 }
 
 /// `burn::tensor::module::max_pool2d` with `pool`, through [`KilnBackend::kiln_max_pool2d`].
