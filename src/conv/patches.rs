@@ -15,7 +15,7 @@ const MIN_VALUES_PER_TASK: usize = 16 * 1024;
 /// Channels per parallel task.
 fn channels_per_task(g: &ConvGeometry) -> usize {
     MIN_VALUES_PER_TASK
-        .div_ceil(g.kernel[0] * g.kernel[1] * g.pixels())
+        .div_ceil((g.kernel[0] * g.kernel[1] * g.pixels()).max(1))
         .max(1)
 }
 
