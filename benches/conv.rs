@@ -7,6 +7,11 @@
 //!
 //! cargo bench --bench conv -- [--batch 8] [--repeat 5]
 //!
+//! With `--grouping [--size 32] [--images N]`, it instead times kiln's kernels one image per
+//! multiply against a group of images per multiply (`conv::grouped`: as many as reach 512
+//! columns, or N), on the same shapes scaled to `--size`: the figures behind kiln's
+//! thresholds for grouping.
+//!
 //! Figures go to BENCHMARKS.md, never into timed test assertions.
 
 use std::time::Instant;
@@ -14,10 +19,11 @@ use std::time::Instant;
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
-use kiln::conv::forward::conv2d_forward;
+use kiln::conv::forward::{conv2d_forward, forward_in_groups_of};
 use kiln::conv::geometry::ConvGeometry;
-use kiln::conv::input_grad::conv2d_input_grad;
-use kiln::conv::weight_grad::conv2d_weight_grad;
+use kiln::conv::grouped::images_per_multiply;
+use kiln::conv::input_grad::{conv2d_input_grad, input_grad_in_groups_of};
+use kiln::conv::weight_grad::{conv2d_weight_grad, weight_grad_in_groups_of};
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
 const SHAPES: [(usize, usize, usize, usize); 7] = [
@@ -32,15 +38,22 @@ const SHAPES: [(usize, usize, usize, usize); 7] = [
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut batch, mut repeat) = (8usize, 5usize);
+    let (mut batch, mut repeat, mut size, mut grouping) = (8usize, 5usize, 224usize, false);
+    let mut images = None;
     while let Some(a) = args.next() {
         let mut value = || -> usize { args.next().and_then(|v| v.parse().ok()).expect("a number") };
         match a.as_str() {
             "--batch" => batch = value(),
             "--repeat" => repeat = value(),
+            "--size" => size = value(),
+            "--grouping" => grouping = true,
+            "--images" => images = Some(value()),
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
+    }
+    if grouping {
+        return grouping_table(batch, size, repeat, images);
     }
     println!("batch {batch}, median of {repeat}; ms per operation, Burn (Flex) against kiln");
     println!(
@@ -92,7 +105,43 @@ fn main() {
     println!("| all seven | {} |", row(totals));
 }
 
-/// "Burn | kiln | speed-up |" for each (Burn, kiln) pair of times.
+/// kiln's kernels with one image per multiply against `images` (or as many as reach 512
+/// columns) per multiply, at `size` px.
+fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize>) {
+    println!("batch {batch}, {size} px, median of {repeat}; ms per operation, one image per multiply against grouped");
+    println!(
+        "| in → out, side, stride | images per multiply | forward: 1 ms | grouped ms | speed-up | weight grad: 1 ms | grouped ms | speed-up | input grad: 1 ms | grouped ms | speed-up |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (cin, cout, side, stride) in SHAPES {
+        let side = (side * size / 224).max(1);
+        let g = ConvGeometry {
+            batch,
+            in_channels: cin,
+            out_channels: cout,
+            input: [side, side],
+            kernel: [3, 3],
+            stride: [stride, stride],
+            padding: [1, 1],
+        };
+        let [x, w, dy] = [g.input_shape(), g.weight_shape(), g.output_shape()].map(|s| values(&random(s)));
+        // The group kiln makes when it groups (whether it does is up to the thresholds).
+        let images = images.unwrap_or_else(|| images_per_multiply(&g, usize::MAX));
+        let time = |n: usize| {
+            [
+                median_ms(repeat, || forward_in_groups_of(n, &g, &x, &w, None)).0,
+                median_ms(repeat, || weight_grad_in_groups_of(n, &g, &x, &dy)).0,
+                median_ms(repeat, || input_grad_in_groups_of(n, &g, &w, &dy)).0,
+            ]
+        };
+        let (alone, grouped) = (time(1), time(images));
+        let times = [0, 1, 2].map(|i| [alone[i], grouped[i]]).concat();
+        let times: [f64; 6] = times.try_into().expect("three pairs");
+        println!("| {cin} → {cout}, {side}, {stride} | {images} | {} ", row(times));
+    }
+}
+
+/// "a | b | a/b |" for each pair of times: (Burn, kiln), or (one image, grouped).
 fn row(times: [f64; 6]) -> String {
     times
         .chunks(2)

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{images_per_multiply, scatter};
+use super::grouped::{GROUP_FORWARD_UP_TO, images_per_multiply, scatter};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -13,11 +13,11 @@ use super::split::Split;
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
 /// `w` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`, all row-major; the result is `[N, Cout, Ho, Wo]`.
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    forward_in_groups_of(images_per_multiply(g), g, x, w, bias)
+    forward_in_groups_of(images_per_multiply(g, GROUP_FORWARD_UP_TO), g, x, w, bias)
 }
 
 /// [`conv2d_forward`] with `images` images per multiply.
-fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+pub fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");

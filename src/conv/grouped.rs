@@ -7,15 +7,22 @@ use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 
-/// Columns one multiply should have at least: images are grouped until they reach it. At
-/// 784 pixels (28x28) one image per multiply was as fast or faster; at 196 and below grouping
-/// won (BENCHMARKS.md has the figures).
+/// Columns a grouped multiply should have at least: images are grouped until they reach it.
 const MIN_COLUMNS: usize = 512;
 
+/// The most output pixels per image at which the forward convolution and the weight gradient
+/// group images. `cargo bench --bench conv -- --grouping` (BENCHMARKS.md): at 1 and 4 pixels
+/// grouping was 1.1–4.9x faster, at 16, 49 and 196 one image per multiply (whole images per
+/// thread) was as fast or faster.
+pub const GROUP_FORWARD_UP_TO: usize = 9;
+
+/// The same for the input gradient, whose multiply (a tall `Wᵀ`) gained 1.5–1.9x at 49 pixels.
+pub const GROUP_INPUT_GRAD_UP_TO: usize = 49;
+
 /// How many images go into one multiply: 1 (each image alone, whole images per thread)
-/// when an image has enough output pixels by itself.
-pub fn images_per_multiply(g: &ConvGeometry) -> usize {
-    if g.pixels() >= MIN_COLUMNS || g.pixels() == 0 {
+/// when an image has more than `up_to` output pixels.
+pub fn images_per_multiply(g: &ConvGeometry, up_to: usize) -> usize {
+    if g.pixels() > up_to || g.pixels() == 0 {
         1
     } else {
         MIN_COLUMNS.div_ceil(g.pixels()).min(g.batch.max(1))
@@ -66,7 +73,7 @@ mod tests {
     }
 
     #[test]
-    fn small_images_are_grouped_up_to_the_batch_and_large_ones_are_not() {
+    fn small_images_are_grouped_up_to_the_batch_and_larger_ones_are_not() {
         let g = |side: usize, batch: usize| ConvGeometry {
             batch,
             in_channels: 1,
@@ -76,12 +83,17 @@ mod tests {
             stride: [1, 1],
             padding: [0, 0],
         };
-        assert_eq!(images_per_multiply(&g(7, 8)), 8, "49 pixels: the whole batch of 8");
+        assert_eq!(images_per_multiply(&g(7, 8), 49), 8, "49 pixels: the whole batch of 8");
         assert_eq!(
-            images_per_multiply(&g(7, 64)),
+            images_per_multiply(&g(7, 64), 49),
             11,
             "49 pixels: 11 images reach 512 columns"
         );
-        assert_eq!(images_per_multiply(&g(28, 8)), 1, "784 pixels: each image alone");
+        assert_eq!(
+            images_per_multiply(&g(7, 64), 9),
+            1,
+            "49 pixels, more than 9: each image alone"
+        );
+        assert_eq!(images_per_multiply(&g(28, 8), 49), 1, "784 pixels: each image alone");
     }
 }

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{gather, images_per_multiply};
+use super::grouped::{GROUP_INPUT_GRAD_UP_TO, gather, images_per_multiply};
 use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
@@ -15,11 +15,11 @@ use super::split::Split;
 /// `[Cout, Cin, kh, kw]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[N, Cin, H, W]`, row-major.
 pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
-    input_grad_in_groups_of(images_per_multiply(g), g, w, dy)
+    input_grad_in_groups_of(images_per_multiply(g, GROUP_INPUT_GRAD_UP_TO), g, w, dy)
 }
 
 /// [`conv2d_input_grad`] with `images` images per multiply.
-fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(w.len(), g.out_channels * ck, "weight does not match {g:?}");

@@ -6,7 +6,7 @@ pub(crate) mod autodiff;
 pub(crate) mod flex;
 pub mod forward;
 pub mod geometry;
-mod grouped;
+pub mod grouped;
 pub mod input_grad;
 mod matmul;
 mod patches;

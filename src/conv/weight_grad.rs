@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{gather, images_per_multiply};
+use super::grouped::{GROUP_FORWARD_UP_TO, gather, images_per_multiply};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -15,11 +15,11 @@ use super::split::Split;
 /// `x` is `[N, Cin, H, W]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[Cout, Cin, kh, kw]`, row-major.
 pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    weight_grad_in_groups_of(images_per_multiply(g), g, x, dy)
+    weight_grad_in_groups_of(images_per_multiply(g, GROUP_FORWARD_UP_TO), g, x, dy)
 }
 
 /// [`conv2d_weight_grad`] with `images` images per multiply.
-fn weight_grad_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn weight_grad_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let pixels = g.pixels();
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
     assert_eq!(
