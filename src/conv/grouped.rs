@@ -11,9 +11,10 @@ use super::geometry::ConvGeometry;
 const MIN_COLUMNS: usize = 512;
 
 /// The most output pixels per image at which the forward convolution and the weight gradient
-/// group images. `cargo bench --bench conv -- --grouping` (BENCHMARKS.md): at 1 and 4 pixels
-/// grouping was 1.1–4.9x faster, at 16, 49 and 196 one image per multiply (whole images per
-/// thread) was as fast or faster.
+/// group images. `cargo bench --bench conv -- --grouping` (BENCHMARKS.md): at 1 pixel grouping
+/// was 2.2–4.9x faster, at 4 pixels 1.8–2.3x for the forward and 0.8–1.1x for the weight
+/// gradient; at 16, 49 and 196 one image per multiply (whole images per thread) was as fast
+/// or faster.
 pub const GROUP_FORWARD_UP_TO: usize = 9;
 
 /// The same for the input gradient, whose multiply (a tall `Wᵀ`) gained 1.5–1.9x at 49 pixels.
