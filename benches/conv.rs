@@ -62,15 +62,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut totals = [0.0; 6];
     for (cin, cout, side, stride) in SHAPES {
-        let g = ConvGeometry {
-            batch,
-            in_channels: cin,
-            out_channels: cout,
-            input: [side, side],
-            kernel: [3, 3],
-            stride: [stride, stride],
-            padding: [1, 1],
-        };
+        let g = padded_3x3(batch, cin, cout, side, stride);
         let x = random(g.input_shape());
         let w = random(g.weight_shape());
         let dy = random(g.output_shape());
@@ -115,15 +107,7 @@ fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (cin, cout, side, stride) in SHAPES {
         let side = (side * size / 224).max(1);
-        let g = ConvGeometry {
-            batch,
-            in_channels: cin,
-            out_channels: cout,
-            input: [side, side],
-            kernel: [3, 3],
-            stride: [stride, stride],
-            padding: [1, 1],
-        };
+        let g = padded_3x3(batch, cin, cout, side, stride);
         let [x, w, dy] = [g.input_shape(), g.weight_shape(), g.output_shape()].map(|s| values(&random(s)));
         // The group kiln makes when it groups (whether it does is up to the thresholds).
         let images = images.unwrap_or_else(|| images_per_multiply(&g, usize::MAX));
@@ -138,6 +122,19 @@ fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize
         let times = [0, 1, 2].map(|i| [alone[i], grouped[i]]).concat();
         let times: [f64; 6] = times.try_into().expect("three pairs");
         println!("| {cin} → {cout}, {side}, {stride} | {images} | {} ", row(times));
+    }
+}
+
+/// A ResNet 3x3 convolution (padding 1) over a `side` x `side` input.
+fn padded_3x3(batch: usize, cin: usize, cout: usize, side: usize, stride: usize) -> ConvGeometry {
+    ConvGeometry {
+        batch,
+        in_channels: cin,
+        out_channels: cout,
+        input: [side, side],
+        kernel: [3, 3],
+        stride: [stride, stride],
+        padding: [1, 1],
     }
 }
 
