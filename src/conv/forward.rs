@@ -44,20 +44,7 @@ pub fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32
                     im2col(g, image, cols, pixels);
                     cols
                 };
-                if let Some(bias) = bias {
-                    for (row, b) in y_n.chunks_exact_mut(pixels).zip(bias) {
-                        row.fill(*b);
-                    }
-                }
-                // Y_n (Cout x P) = bias + W (Cout x ck) · cols (ck x P).
-                matmul(
-                    [g.out_channels, pixels, ck],
-                    y_n,
-                    bias.is_some(),
-                    (w, false),
-                    (cols, false),
-                    split.gemm,
-                );
+                weights_times(g, w, bias, cols, pixels, y_n, split.gemm);
             },
         );
     y
@@ -77,21 +64,42 @@ fn forward_grouped(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: 
             im2col(g, image, &mut cols[j * pixels..ck * columns], columns);
         }
         let rows = &mut rows[..g.out_channels * columns];
-        if let Some(bias) = bias {
-            for (row, b) in rows.chunks_exact_mut(columns).zip(bias) {
-                row.fill(*b);
-            }
-        }
-        matmul(
-            [g.out_channels, columns, ck],
+        weights_times(
+            g,
+            w,
+            bias,
+            &cols[..ck * columns],
+            columns,
             rows,
-            bias.is_some(),
-            (w, false),
-            (&cols[..ck * columns], false),
             gemm::Parallelism::Rayon(0),
         );
         scatter(rows, g.out_channels, pixels, y_group);
     }
+}
+
+/// out (Cout x columns) = bias + W (Cout x ck) · cols (ck x columns).
+fn weights_times(
+    g: &ConvGeometry,
+    w: &[f32],
+    bias: Option<&[f32]>,
+    cols: &[f32],
+    columns: usize,
+    out: &mut [f32],
+    parallelism: gemm::Parallelism,
+) {
+    if let Some(bias) = bias {
+        for (row, b) in out.chunks_exact_mut(columns).zip(bias) {
+            row.fill(*b);
+        }
+    }
+    matmul(
+        [g.out_channels, columns, g.patch_len()],
+        out,
+        bias.is_some(),
+        (w, false),
+        (cols, false),
+        parallelism,
+    );
 }
 
 #[cfg(test)]
