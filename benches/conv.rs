@@ -41,7 +41,11 @@ fn main() {
     let (mut batch, mut repeat, mut size, mut grouping) = (8usize, 5usize, 224usize, false);
     let mut images = None;
     while let Some(a) = args.next() {
-        let mut value = || -> usize { args.next().and_then(|v| v.parse().ok()).expect("a number") };
+        let mut value = || -> usize {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| usage(&format!("{a} takes a whole number")))
+        };
         match a.as_str() {
             "--batch" => batch = value(),
             "--repeat" => repeat = value(),
@@ -49,7 +53,7 @@ fn main() {
             "--grouping" => grouping = true,
             "--images" => images = Some(value()),
             "--bench" => {}
-            other => panic!("unknown argument {other}"),
+            other => usage(&format!("unknown argument {other}")),
         }
     }
     if grouping {
@@ -123,6 +127,14 @@ fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize
         let times: [f64; 6] = times.try_into().expect("three pairs");
         println!("| {cin} → {cout}, {side}, {stride} | {images} | {} ", row(times));
     }
+}
+
+/// Says what was wrong and how to call the bench, and exits.
+fn usage(problem: &str) -> ! {
+    eprintln!(
+        "{problem}\nusage: cargo bench --bench conv -- [--batch 8] [--repeat 5] [--grouping [--size 224] [--images N]]"
+    );
+    std::process::exit(2)
 }
 
 /// A ResNet 3x3 convolution (padding 1) over a `side` x `side` input.
