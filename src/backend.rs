@@ -6,8 +6,11 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor};
 
+use burn::prelude::Tensor;
+
+use crate::adamw::{AdamWStep, Updated};
 use crate::pool::MaxPool;
-use crate::{conv, pool};
+use crate::{adamw, conv, pool};
 
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
@@ -58,7 +61,8 @@ macro_rules! with_backend {
 
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
 /// defaults to Burn's; Flex overrides the convolution, the max pool and their gradients
-/// (`crate::conv`, `crate::pool`), and the autodiff backend routes their backward through them.
+/// (`crate::conv`, `crate::pool`), and the AdamW update (`crate::adamw`); the autodiff backend
+/// routes the convolution's and the pool's backward through them.
 pub trait KilnBackend: Backend {
     /// Whether this backend overrides the convolution and the max pool with kernels of its own.
     /// Only then does autodiff record kiln's nodes for them; otherwise Burn's own run.
@@ -110,6 +114,17 @@ pub trait KilnBackend: Backend {
     ) -> FloatTensor<Self> {
         pool::burn_max_pool2d_x_grad::<Self>(x, output_grad, pool)
     }
+
+    /// One AdamW update of a parameter: the parameter and both moments after it
+    /// (`moments` is `None` before the first).
+    fn kiln_adamw<const D: usize>(
+        param: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+        moments: Option<(Tensor<Self, D>, Tensor<Self, D>)>,
+        step: AdamWStep,
+    ) -> Updated<Self, D> {
+        adamw::burn_adamw(param, grad, moments, step)
+    }
 }
 
 /// Flex runs kiln's kernels (each falls back to Burn's for what it does not cover).
@@ -144,6 +159,15 @@ impl KilnBackend for Cpu {
 
     fn kiln_max_pool2d_x_grad(x: FlexTensor, output_grad: FlexTensor, pool: MaxPool) -> FlexTensor {
         pool::flex::max_pool2d_x_grad(x, output_grad, pool)
+    }
+
+    fn kiln_adamw<const D: usize>(
+        param: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+        moments: Option<(Tensor<Self, D>, Tensor<Self, D>)>,
+        step: AdamWStep,
+    ) -> Updated<Self, D> {
+        adamw::flex::adamw(param, grad, moments, step)
     }
 }
 

@@ -1,5 +1,6 @@
 //! kiln: fine-tune pretrained ResNet image classifiers from the terminal.
 
+pub mod adamw;
 pub mod backend;
 pub mod bench;
 pub mod cli;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::freeze::FreezeState;
 use super::optim::Optim;
+use crate::backend::TrainBackend;
 use crate::model::ResNet;
 use crate::weights::{SaveDtype, save_safetensors};
 
@@ -59,7 +60,7 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
 }
 
 /// Writes a checkpoint at `dir` (e.g. `checkpoints/last`).
-pub fn save<B: AutodiffBackend>(
+pub fn save<B: TrainBackend>(
     dir: &Path,
     model: &ResNet<B>,
     optim: Option<&Optim<B>>,
@@ -108,7 +109,7 @@ pub fn load_model<B: AutodiffBackend>(dir: &Path, model: ResNet<B>, device: &B::
         .with_context(|| format!("cannot load the model from {}", dir.display()))
 }
 
-pub fn load_optim<B: AutodiffBackend>(dir: &Path, optim: Optim<B>, device: &B::Device) -> anyhow::Result<Optim<B>> {
+pub fn load_optim<B: TrainBackend>(dir: &Path, optim: Optim<B>, device: &B::Device) -> anyhow::Result<Optim<B>> {
     optim
         .load(&dir.join("optim"), device)
         .with_context(|| format!("cannot load the optimizer state from {}", dir.display()))

@@ -7,35 +7,35 @@ use burn::module::{Param, RunningState};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::optim::{GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 
+use crate::adamw::AdamW;
+use crate::backend::TrainBackend;
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::model::{ResNet, TensorVisitor, groups_of};
 
 /// The optimizers the recipe names, with PyTorch's semantics.
-pub enum Optim<B: AutodiffBackend> {
-    /// Decoupled weight decay; betas (0.9, 0.999), eps 1e-8.
+pub enum Optim<B: TrainBackend> {
+    /// Decoupled weight decay; betas (0.9, 0.999), eps 1e-8. kiln's fused update, Burn's state.
     AdamW(OptimizerAdaptor<AdamW, ResNet<B>, B>),
     /// Momentum with dampening 0 and L2 weight decay added to the gradient, as `torch.optim.SGD`.
     Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, ResNet<B>, B>),
 }
 
-impl<B: AutodiffBackend> Optim<B> {
+impl<B: TrainBackend> Optim<B> {
     /// The optimizer `train.optimizer` names, with `train.betas`, `eps`, `momentum`, `weight_decay`.
     pub fn new(config: &TrainConfig) -> Self {
         let weight_decay = config.weight_decay;
         match config.optimizer {
-            OptimizerKind::AdamW => Optim::AdamW(
-                AdamWConfig::new()
-                    .with_beta_1(config.betas[0] as f32)
-                    .with_beta_2(config.betas[1] as f32)
-                    .with_epsilon(config.eps as f32)
-                    .with_weight_decay(weight_decay as f32)
-                    .init(),
-            ),
+            OptimizerKind::AdamW => Optim::AdamW(OptimizerAdaptor::from(AdamW {
+                beta_1: config.betas[0] as f32,
+                beta_2: config.betas[1] as f32,
+                epsilon: config.eps as f32,
+                weight_decay: weight_decay as f32,
+            })),
             OptimizerKind::Sgd => {
                 let momentum = (config.momentum > 0.0).then_some(MomentumConfig {
                     momentum: config.momentum,
@@ -81,7 +81,7 @@ pub fn lr_group(tensor: &str) -> String {
 /// One optimizer step: gradients clipped by their global norm over all trainable
 /// parameters (`torch.nn.utils.clip_grad_norm_`), then each group updated at its own LR.
 /// Returns the model and the gradient norm before clipping.
-pub fn step<B: AutodiffBackend>(
+pub fn step<B: TrainBackend>(
     optim: &mut Optim<B>,
     model: ResNet<B>,
     grads: B::Gradients,

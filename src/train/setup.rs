@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::checkpoint::{self, TrainState};
 use super::emitter::Emitter;
@@ -21,7 +20,7 @@ use crate::model::{GroupKind, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
 /// The trainer's belongings, ready to run.
-pub struct Prepared<B: AutodiffBackend> {
+pub struct Prepared<B: TrainBackend> {
     /// Taken out for each optimizer step (which consumes it) and put back.
     pub model: Option<ResNet<B>>,
     pub optim: Optim<B>,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::checkpoint;
 use super::command::{Command, Source};
@@ -102,7 +101,7 @@ enum Ending {
     Abort,
 }
 
-struct Loop<B: AutodiffBackend> {
+struct Loop<B: TrainBackend> {
     config: RunConfig,
     dir: RunDir,
     p: Prepared<B>,
