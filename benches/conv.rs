@@ -7,10 +7,11 @@
 //!
 //! cargo bench --bench conv -- [--batch 8] [--repeat 5]
 //!
-//! With `--grouping [--size 32] [--images N]`, it instead times kiln's kernels one image per
-//! multiply against a group of images per multiply (`conv::grouped`: as many as reach 512
-//! columns, or N), on the same shapes scaled to `--size`: the figures behind kiln's
-//! thresholds for grouping.
+//! With `--grouping [--size 32] [--images N]`, it instead times kiln's kernels three ways
+//! (`conv::grouped::Grouping`): one multiply per image, one per thread over its share of the
+//! batch, and groups of images together (as many as reach 512 columns, or N) with each
+//! multiply split over the threads, on the same shapes scaled to `--size`: the figures behind
+//! kiln's thresholds for grouping.
 //!
 //! Figures go to BENCHMARKS.md, never into timed test assertions.
 
@@ -19,11 +20,11 @@ use std::time::Instant;
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
-use kiln::conv::forward::{conv2d_forward, forward_in_groups_of};
+use kiln::conv::forward::{conv2d_forward, forward_grouped_as};
 use kiln::conv::geometry::ConvGeometry;
-use kiln::conv::grouped::images_per_multiply;
-use kiln::conv::input_grad::{conv2d_input_grad, input_grad_in_groups_of};
-use kiln::conv::weight_grad::{conv2d_weight_grad, weight_grad_in_groups_of};
+use kiln::conv::grouped::Grouping;
+use kiln::conv::input_grad::{conv2d_input_grad, input_grad_grouped_as};
+use kiln::conv::weight_grad::{conv2d_weight_grad, weight_grad_grouped_as};
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
 const SHAPES: [(usize, usize, usize, usize); 7] = [
@@ -104,28 +105,41 @@ fn main() {
 /// kiln's kernels with one image per multiply against `images` (or as many as reach 512
 /// columns) per multiply, at `size` px.
 fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize>) {
-    println!("batch {batch}, {size} px, median of {repeat}; ms per operation, one image per multiply against grouped");
     println!(
-        "| in → out, side, stride | images per multiply | forward: 1 ms | grouped ms | speed-up | weight grad: 1 ms | grouped ms | speed-up | input grad: 1 ms | grouped ms | speed-up |"
+        "batch {batch}, {size} px, {} threads, median of {repeat}; ms per operation: one multiply per image, one per thread (its share of the batch), groups of images together (each multiply split over the threads)",
+        rayon::current_num_threads()
+    );
+    println!(
+        "| in → out, side, stride | images together | forward: per image | per thread | together | weight grad: per image | per thread | together | input grad: per image | per thread | together |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (cin, cout, side, stride) in SHAPES {
         let side = (side * size / 224).max(1);
         let g = padded_3x3(batch, cin, cout, side, stride);
         let [x, w, dy] = [g.input_shape(), g.weight_shape(), g.output_shape()].map(|s| values(&random(s)));
-        // The group kiln makes when it groups (whether it does is up to the thresholds).
-        let images = images.unwrap_or_else(|| images_per_multiply(&g, usize::MAX));
-        let time = |n: usize| {
-            [
-                median_ms(repeat, || forward_in_groups_of(n, &g, &x, &w, None)).0,
-                median_ms(repeat, || weight_grad_in_groups_of(n, &g, &x, &dy)).0,
-                median_ms(repeat, || input_grad_in_groups_of(n, &g, &w, &dy)).0,
-            ]
-        };
-        let (alone, grouped) = (time(1), time(images));
-        let times = [0, 1, 2].map(|i| [alone[i], grouped[i]]).concat();
-        let times: [f64; 6] = times.try_into().expect("three pairs");
-        println!("| {cin} → {cout}, {side}, {stride} | {images} | {} ", row(times));
+        // The group kiln makes when it puts images together (whether it does is up to the thresholds).
+        let images = images.unwrap_or_else(|| match Grouping::of(&g, usize::MAX) {
+            Grouping::Together(n) => n,
+            _ => 1,
+        });
+        let cells: Vec<String> = [Op::Forward, Op::WeightGrad, Op::InputGrad]
+            .into_iter()
+            .flat_map(|op| {
+                [Grouping::PerImage, Grouping::PerThread, Grouping::Together(images)].map(|grouping| {
+                    let ms = median_ms(repeat, || match op {
+                        Op::Forward => forward_grouped_as(grouping, &g, &x, &w, None),
+                        Op::WeightGrad => weight_grad_grouped_as(grouping, &g, &x, &dy),
+                        Op::InputGrad => input_grad_grouped_as(grouping, &g, &w, &dy),
+                    })
+                    .0;
+                    format!("{ms:.1}")
+                })
+            })
+            .collect();
+        println!(
+            "| {cin} → {cout}, {side}, {stride} | {images} | {} |",
+            cells.join(" | ")
+        );
     }
 }
 
@@ -150,7 +164,7 @@ fn padded_3x3(batch: usize, cin: usize, cout: usize, side: usize, stride: usize)
     }
 }
 
-/// "a | b | a/b |" for each pair of times: (Burn, kiln), or (one image, grouped).
+/// "a | b | a/b |" for each pair of times (Burn, kiln).
 fn row(times: [f64; 6]) -> String {
     times
         .chunks(2)

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{GROUP_FORWARD_UP_TO, images_per_multiply, scatter};
+use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, scatter};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -13,11 +13,17 @@ use super::split::Split;
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
 /// `w` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`, all row-major; the result is `[N, Cout, Ho, Wo]`.
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    forward_in_groups_of(images_per_multiply(g, GROUP_FORWARD_UP_TO), g, x, w, bias)
+    forward_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, w, bias)
 }
 
-/// [`conv2d_forward`] with `images` images per multiply.
-pub fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+/// [`conv2d_forward`] with the images spread over multiplies as `grouping` says.
+pub fn forward_grouped_as(
+    grouping: Grouping,
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
@@ -27,8 +33,9 @@ pub fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32
         "bias does not match {g:?}"
     );
     let mut y = vec![0f32; g.batch * g.out_channels * pixels];
+    let (images, side_by_side) = grouping.plan(g.batch);
     if images > 1 {
-        forward_grouped(images, g, x, w, bias, &mut y);
+        forward_grouped(images, side_by_side, g, x, w, bias, &mut y);
         return y;
     }
     let split = Split::of(g.batch);
@@ -50,30 +57,43 @@ pub fn forward_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32
     y
 }
 
-/// Each group's patches side by side in one multiply: Y (Cout x n·P) = bias + W · cols.
-fn forward_grouped(images: usize, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+/// Each group's patches side by side in one multiply: Y (Cout x n·P) = bias + W · cols; the
+/// groups on threads of their own, or one after another with each multiply split.
+fn forward_grouped(
+    images: usize,
+    side_by_side: bool,
+    g: &ConvGeometry,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
     let (pixels, ck) = (g.pixels(), g.patch_len());
-    let mut cols = vec![0f32; ck * images * pixels];
-    let mut rows = vec![0f32; g.out_channels * images * pixels];
-    let groups = x
-        .chunks(images * g.image_len())
-        .zip(y.chunks_mut(images * g.out_channels * pixels));
-    for (group, y_group) in groups {
+    let buffers = || {
+        (
+            vec![0f32; ck * images * pixels],
+            vec![0f32; g.out_channels * images * pixels],
+        )
+    };
+    let group = |(cols, rows): &mut (Vec<f32>, Vec<f32>), (group, y_group): (&[f32], &mut [f32]), parallelism| {
         let columns = group.len() / g.image_len() * pixels;
         for (j, image) in group.chunks_exact(g.image_len()).enumerate() {
             im2col(g, image, &mut cols[j * pixels..ck * columns], columns);
         }
         let rows = &mut rows[..g.out_channels * columns];
-        weights_times(
-            g,
-            w,
-            bias,
-            &cols[..ck * columns],
-            columns,
-            rows,
-            gemm::Parallelism::Rayon(0),
-        );
+        weights_times(g, w, bias, &cols[..ck * columns], columns, rows, parallelism);
         scatter(rows, g.out_channels, pixels, y_group);
+    };
+    let (group_len, y_group_len) = (images * g.image_len(), images * g.out_channels * pixels);
+    if side_by_side {
+        x.par_chunks(group_len)
+            .zip(y.par_chunks_mut(y_group_len))
+            .for_each_init(buffers, |b, pair| group(b, pair, gemm::Parallelism::None));
+    } else {
+        let mut b = buffers();
+        for pair in x.chunks(group_len).zip(y.chunks_mut(y_group_len)) {
+            group(&mut b, pair, gemm::Parallelism::Rayon(0));
+        }
     }
 }
 
@@ -104,7 +124,7 @@ fn weights_times(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_close, burn_forward, geometries, random};
+    use super::super::test_support::{assert_close, burn_forward, geometries, groupings, random};
     use super::*;
 
     #[test]
@@ -115,11 +135,10 @@ mod tests {
             let bias = random([g.out_channels, 1, 1, 1], 9);
             for bias in [None, Some(bias.as_slice())] {
                 let expected = burn_forward(&g, &x, &weight, bias);
-                // Each image alone, in pairs (a short last group for an odd batch), all at once.
-                for images in [1, 2, g.batch] {
-                    let got = forward_in_groups_of(images, &g, &x, &weight, bias);
+                for grouping in groupings(&g) {
+                    let got = forward_grouped_as(grouping, &g, &x, &weight, bias);
                     assert_close(
-                        &format!("{g:?}, bias {}, {images} per multiply", bias.is_some()),
+                        &format!("{g:?}, bias {}, {grouping:?}", bias.is_some()),
                         &got,
                         &expected,
                     );

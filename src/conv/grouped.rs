@@ -1,32 +1,68 @@
 //! Several images in one matrix multiply. Deep in a ResNet an image has few output pixels
 //! (7x7 at 224 px, 1x1 at 32 px), and one multiply per image is then a thin matrix that
 //! repacks the whole weight matrix for a handful of columns. Laying a group of images' columns
-//! side by side ([rows, image, pixel]) makes one wide multiply, split over the cores.
+//! side by side ([rows, image, pixel]) makes one wider multiply: either one per thread over
+//! its share of the batch, or one after another, each split over the cores.
 
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 
-/// Columns a grouped multiply should have at least: images are grouped until they reach it.
+/// Columns a multiply of [`Grouping::Together`] should have at least: images are grouped
+/// until they reach it.
 const MIN_COLUMNS: usize = 512;
 
-/// The most output pixels per image at which the forward convolution and the weight gradient
-/// group images. `cargo bench --bench conv -- --grouping` (BENCHMARKS.md): at 1 pixel grouping
-/// was 2.2–4.9x faster, at 4 pixels 1.8–2.3x for the forward and 0.8–1.1x for the weight
-/// gradient; at 16, 49 and 196 one image per multiply (whole images per thread) was as fast
-/// or faster.
-pub const GROUP_FORWARD_UP_TO: usize = 9;
+/// The most output pixels per image at which images share multiplies. `cargo bench --bench
+/// conv -- --grouping` (BENCHMARKS.md): at 1–49 pixels one multiply per thread over its share
+/// of the batch beat one per image (e.g. 4.3 against 18.8 ms, forward, 1 pixel, batch 64;
+/// 10.3 against 11.3 at 49 pixels, batch 8) and putting the images together with every
+/// multiply split (7.2 and 11.7 ms); at 64 pixels one per image was fastest (2.2 against 3.3).
+pub const SHARED_UP_TO: usize = 49;
+
+/// With too few images to give each thread two, the most output pixels at which the forward
+/// convolution and the weight gradient put the images together: at 1 pixel that was 2.2–4.9x
+/// faster than one image per multiply, at 4 pixels 1.8–2.3x for the forward and 0.8–1.1x
+/// for the weight gradient.
+pub const TOGETHER_FORWARD_UP_TO: usize = 9;
 
 /// The same for the input gradient, whose multiply (a tall `Wᵀ`) gained 1.5–1.9x at 49 pixels.
-pub const GROUP_INPUT_GRAD_UP_TO: usize = 49;
+pub const TOGETHER_INPUT_GRAD_UP_TO: usize = 49;
 
-/// How many images go into one multiply: 1 (each image alone, whole images per thread)
-/// when an image has more than `up_to` output pixels.
-pub fn images_per_multiply(g: &ConvGeometry, up_to: usize) -> usize {
-    if g.pixels() > up_to || g.pixels() == 0 {
-        1
-    } else {
-        MIN_COLUMNS.div_ceil(g.pixels()).min(g.batch.max(1))
+/// How a convolution spreads a batch over matrix multiplies and threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// One multiply per image, whole images per thread when the batch has enough of them
+    /// ([`super::split::Split`]).
+    PerImage,
+    /// One single-threaded multiply per thread over its share of the batch.
+    PerThread,
+    /// Groups of this many images, one multiply each, one group after another, each multiply
+    /// split over the threads.
+    Together(usize),
+}
+
+impl Grouping {
+    /// kiln's choice for `g`: up to [`SHARED_UP_TO`] output pixels, one multiply per thread
+    /// when each thread gets two images or more, else the images together up to
+    /// `together_up_to` pixels; beyond, one multiply per image.
+    pub fn of(g: &ConvGeometry, together_up_to: usize) -> Self {
+        let enough_images = g.batch >= 2 * rayon::current_num_threads();
+        match g.pixels() {
+            0 => Grouping::PerImage,
+            p if p <= SHARED_UP_TO && enough_images => Grouping::PerThread,
+            p if p <= together_up_to => Grouping::Together(MIN_COLUMNS.div_ceil(p).min(g.batch.max(1))),
+            _ => Grouping::PerImage,
+        }
+    }
+
+    /// Images per multiply, and whether the groups run side by side on their own threads
+    /// (else one after another, each multiply using every thread).
+    pub fn plan(self, batch: usize) -> (usize, bool) {
+        match self {
+            Grouping::PerImage => (1, true),
+            Grouping::PerThread => (batch.div_ceil(rayon::current_num_threads()).max(1), true),
+            Grouping::Together(images) => (images.max(1), false),
+        }
     }
 }
 
@@ -74,7 +110,8 @@ mod tests {
     }
 
     #[test]
-    fn small_images_are_grouped_up_to_the_batch_and_larger_ones_are_not() {
+    fn images_share_multiplies_per_thread_when_small_and_many_together_when_few_and_not_when_large() {
+        let threads = rayon::current_num_threads();
         let g = |side: usize, batch: usize| ConvGeometry {
             batch,
             in_channels: 1,
@@ -84,17 +121,37 @@ mod tests {
             stride: [1, 1],
             padding: [0, 0],
         };
-        assert_eq!(images_per_multiply(&g(7, 8), 49), 8, "49 pixels: the whole batch of 8");
+        let many = 2 * threads;
         assert_eq!(
-            images_per_multiply(&g(7, 64), 49),
-            11,
-            "49 pixels: 11 images reach 512 columns"
+            Grouping::of(&g(7, many), 9),
+            Grouping::PerThread,
+            "49 pixels, two images a thread"
         );
         assert_eq!(
-            images_per_multiply(&g(7, 64), 9),
-            1,
-            "49 pixels, more than 9: each image alone"
+            Grouping::of(&g(1, many), 9),
+            Grouping::PerThread,
+            "1 pixel, two images a thread"
         );
-        assert_eq!(images_per_multiply(&g(28, 8), 49), 1, "784 pixels: each image alone");
+        assert_eq!(
+            Grouping::of(&g(8, many), 49),
+            Grouping::PerImage,
+            "64 pixels: each image alone"
+        );
+        let few = 2 * threads - 1;
+        assert_eq!(
+            Grouping::of(&g(7, few), 49),
+            Grouping::Together(few),
+            "49 pixels, too few images for two a thread: together up to 49"
+        );
+        assert_eq!(
+            Grouping::of(&g(7, few), 9),
+            Grouping::PerImage,
+            "49 pixels, more than 9"
+        );
+        assert_eq!(
+            Grouping::of(&g(1, 1000), 9).plan(1000),
+            ((1000usize).div_ceil(threads), true)
+        );
+        assert_eq!(Grouping::Together(3).plan(8), (3, false));
     }
 }

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{GROUP_INPUT_GRAD_UP_TO, gather, images_per_multiply};
+use super::grouped::{Grouping, TOGETHER_INPUT_GRAD_UP_TO, gather};
 use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
@@ -15,11 +15,11 @@ use super::split::Split;
 /// `[Cout, Cin, kh, kw]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[N, Cin, H, W]`, row-major.
 pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
-    input_grad_in_groups_of(images_per_multiply(g, GROUP_INPUT_GRAD_UP_TO), g, w, dy)
+    input_grad_grouped_as(Grouping::of(g, TOGETHER_INPUT_GRAD_UP_TO), g, w, dy)
 }
 
-/// [`conv2d_input_grad`] with `images` images per multiply.
-pub fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+/// [`conv2d_input_grad`] with the images spread over multiplies as `grouping` says.
+pub fn input_grad_grouped_as(grouping: Grouping, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let pixels = g.pixels();
     let ck = g.patch_len();
     assert_eq!(w.len(), g.out_channels * ck, "weight does not match {g:?}");
@@ -29,8 +29,9 @@ pub fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &
         "output gradient does not match {g:?}"
     );
     let mut dx = vec![0f32; g.batch * g.image_len()];
+    let (images, side_by_side) = grouping.plan(g.batch);
     if images > 1 {
-        input_grad_grouped(images, g, w, dy, &mut dx);
+        input_grad_grouped(images, side_by_side, g, w, dy, &mut dx);
         return dx;
     }
     let split = Split::of(g.batch);
@@ -59,34 +60,48 @@ pub fn input_grad_in_groups_of(images: usize, g: &ConvGeometry, w: &[f32], dy: &
     dx
 }
 
-/// Each group's output gradients side by side in one multiply: cols (ck x n·P) = Wᵀ · dY.
-fn input_grad_grouped(images: usize, g: &ConvGeometry, w: &[f32], dy: &[f32], dx: &mut [f32]) {
+/// Each group's output gradients side by side in one multiply, cols (ck x n·P) = Wᵀ · dY; the
+/// groups on threads of their own, or one after another with each multiply split.
+fn input_grad_grouped(images: usize, side_by_side: bool, g: &ConvGeometry, w: &[f32], dy: &[f32], dx: &mut [f32]) {
     let (pixels, ck) = (g.pixels(), g.patch_len());
-    let mut dy_rows = vec![0f32; g.out_channels * images * pixels];
-    let mut cols = vec![0f32; ck * images * pixels];
-    let groups = dy
-        .chunks(images * g.out_channels * pixels)
-        .zip(dx.chunks_mut(images * g.image_len()));
-    for (dy_group, dx_group) in groups {
-        let columns = dy_group.len() / g.out_channels;
-        gather(dy_group, g.out_channels, pixels, &mut dy_rows);
-        matmul(
-            [ck, columns, g.out_channels],
-            &mut cols[..ck * columns],
-            false,
-            (w, true),
-            (&dy_rows[..g.out_channels * columns], false),
-            gemm::Parallelism::Rayon(0),
-        );
-        for (j, dx_n) in dx_group.chunks_exact_mut(g.image_len()).enumerate() {
-            col2im(g, &cols[j * pixels..ck * columns], dx_n, columns);
+    let buffers = || {
+        (
+            vec![0f32; g.out_channels * images * pixels],
+            vec![0f32; ck * images * pixels],
+        )
+    };
+    let group =
+        |(dy_rows, cols): &mut (Vec<f32>, Vec<f32>), (dy_group, dx_group): (&[f32], &mut [f32]), parallelism| {
+            let columns = dy_group.len() / g.out_channels;
+            gather(dy_group, g.out_channels, pixels, dy_rows);
+            matmul(
+                [ck, columns, g.out_channels],
+                &mut cols[..ck * columns],
+                false,
+                (w, true),
+                (&dy_rows[..g.out_channels * columns], false),
+                parallelism,
+            );
+            for (j, dx_n) in dx_group.chunks_exact_mut(g.image_len()).enumerate() {
+                col2im(g, &cols[j * pixels..ck * columns], dx_n, columns);
+            }
+        };
+    let (dy_group_len, dx_group_len) = (images * g.out_channels * pixels, images * g.image_len());
+    if side_by_side {
+        dy.par_chunks(dy_group_len)
+            .zip(dx.par_chunks_mut(dx_group_len))
+            .for_each_init(buffers, |b, pair| group(b, pair, gemm::Parallelism::None));
+    } else {
+        let mut b = buffers();
+        for pair in dy.chunks(dy_group_len).zip(dx.chunks_mut(dx_group_len)) {
+            group(&mut b, pair, gemm::Parallelism::Rayon(0));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_close, burn_grads, geometries, random};
+    use super::super::test_support::{assert_close, burn_grads, geometries, groupings, random};
     use super::*;
 
     #[test]
@@ -95,9 +110,9 @@ mod tests {
             let weight = random(g.weight_shape(), 4);
             let dy = random(g.output_shape(), 5);
             let (expected, _) = burn_grads(&g, &random(g.input_shape(), 6), &weight, &dy);
-            for images in [1, 2, g.batch] {
-                let got = input_grad_in_groups_of(images, &g, &weight, &dy);
-                assert_close(&format!("{g:?}, {images} per multiply"), &got, &expected);
+            for grouping in groupings(&g) {
+                let got = input_grad_grouped_as(grouping, &g, &weight, &dy);
+                assert_close(&format!("{g:?}, {grouping:?}"), &got, &expected);
             }
         }
     }

@@ -7,6 +7,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::geometry::{ConvGeometry, TEST_CASES};
+use super::grouped::Grouping;
+
+/// Each way a batch can be spread over multiplies: each image alone, one multiply per thread,
+/// in pairs (a short last group for an odd batch), all at once.
+pub fn groupings(g: &ConvGeometry) -> [Grouping; 4] {
+    [
+        Grouping::PerImage,
+        Grouping::PerThread,
+        Grouping::Together(2),
+        Grouping::Together(g.batch),
+    ]
+}
 
 /// Each of [`TEST_CASES`] at batch 1 (one image: each multiply split over the cores), 3, and
 /// one more than there are threads (whole images per thread, unevenly).

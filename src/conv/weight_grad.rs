@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{GROUP_FORWARD_UP_TO, gather, images_per_multiply};
+use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, gather};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -15,11 +15,11 @@ use super::split::Split;
 /// `x` is `[N, Cin, H, W]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[Cout, Cin, kh, kw]`, row-major.
 pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    weight_grad_in_groups_of(images_per_multiply(g, GROUP_FORWARD_UP_TO), g, x, dy)
+    weight_grad_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, dy)
 }
 
-/// [`conv2d_weight_grad`] with `images` images per multiply.
-pub fn weight_grad_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+/// [`conv2d_weight_grad`] with the images spread over multiplies as `grouping` says.
+pub fn weight_grad_grouped_as(grouping: Grouping, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let pixels = g.pixels();
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
     assert_eq!(
@@ -28,8 +28,9 @@ pub fn weight_grad_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], dy: 
         "output gradient does not match {g:?}"
     );
     let ck = g.patch_len();
+    let (images, side_by_side) = grouping.plan(g.batch);
     if images > 1 {
-        return weight_grad_grouped(images, g, x, dy);
+        return weight_grad_grouped(images, side_by_side, g, x, dy);
     }
     let split = Split::of(g.batch);
     // Each group of `min_images` images is summed into its own dW, the groups' sums then added
@@ -63,46 +64,75 @@ pub fn weight_grad_in_groups_of(images: usize, g: &ConvGeometry, x: &[f32], dy: 
             dw
         })
         .collect();
-    let mut partials = partials.into_iter();
-    let mut dw = partials.next().unwrap_or_else(|| vec![0f32; g.out_channels * ck]);
-    for partial in partials {
-        dw.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
-    }
-    dw
+    sum_in_order(partials, g.out_channels * ck)
 }
 
-/// Each group's patches side by side in one multiply, dW (Cout x ck) += dY (Cout x n·P) ·
-/// colsᵀ (n·P x ck), the groups in order (the multiply splits rows and columns, never the
-/// sum, so the rounding does not depend on the thread count either).
-fn weight_grad_grouped(images: usize, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+/// Each group's patches side by side in one multiply, dW_group (Cout x ck) = dY (Cout x n·P) ·
+/// colsᵀ (n·P x ck). Side by side, each group on its own thread makes its own sum and the sums
+/// are added in order afterwards; one after another, the groups accumulate into one dW, each
+/// multiply split over the threads (by rows and columns, never the sum). Either way the
+/// rounding does not depend on which thread ran what.
+fn weight_grad_grouped(images: usize, side_by_side: bool, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (pixels, ck) = (g.pixels(), g.patch_len());
-    let mut dw = vec![0f32; g.out_channels * ck];
-    let mut cols = vec![0f32; ck * images * pixels];
-    let mut dy_rows = vec![0f32; g.out_channels * images * pixels];
-    let groups = x
-        .chunks(images * g.image_len())
-        .zip(dy.chunks(images * g.out_channels * pixels));
-    for (i, (group, dy_group)) in groups.enumerate() {
+    let buffers = || {
+        (
+            vec![0f32; ck * images * pixels],
+            vec![0f32; g.out_channels * images * pixels],
+        )
+    };
+    let group = |(cols, dy_rows): &mut (Vec<f32>, Vec<f32>),
+                 (group, dy_group): (&[f32], &[f32]),
+                 dw: &mut [f32],
+                 accumulate: bool,
+                 parallelism| {
         let columns = group.len() / g.image_len() * pixels;
         for (j, image) in group.chunks_exact(g.image_len()).enumerate() {
             im2col(g, image, &mut cols[j * pixels..ck * columns], columns);
         }
-        gather(dy_group, g.out_channels, pixels, &mut dy_rows);
+        gather(dy_group, g.out_channels, pixels, dy_rows);
         matmul(
             [g.out_channels, ck, columns],
-            &mut dw,
-            i > 0,
+            dw,
+            accumulate,
             (&dy_rows[..g.out_channels * columns], false),
             (&cols[..ck * columns], true),
-            gemm::Parallelism::Rayon(0),
+            parallelism,
         );
+    };
+    let groups_len = (images * g.image_len(), images * g.out_channels * pixels);
+    if side_by_side {
+        let partials: Vec<Vec<f32>> = x
+            .par_chunks(groups_len.0)
+            .zip(dy.par_chunks(groups_len.1))
+            .map_init(buffers, |b, pair| {
+                let mut dw = vec![0f32; g.out_channels * ck];
+                group(b, pair, &mut dw, false, gemm::Parallelism::None);
+                dw
+            })
+            .collect();
+        return sum_in_order(partials, g.out_channels * ck);
+    }
+    let mut dw = vec![0f32; g.out_channels * ck];
+    let mut b = buffers();
+    for (i, pair) in x.chunks(groups_len.0).zip(dy.chunks(groups_len.1)).enumerate() {
+        group(&mut b, pair, &mut dw, i > 0, gemm::Parallelism::Rayon(0));
     }
     dw
 }
 
+/// The partial sums added in order, the first taken as it is.
+fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    let mut partials = partials.into_iter();
+    let mut sum = partials.next().unwrap_or_else(|| vec![0f32; len]);
+    for partial in partials {
+        sum.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_close, burn_grads, geometries, random};
+    use super::super::test_support::{assert_close, burn_grads, geometries, groupings, random};
     use super::*;
 
     #[test]
@@ -111,9 +141,9 @@ mod tests {
             let x = random(g.input_shape(), 1);
             let dy = random(g.output_shape(), 2);
             let (_, expected) = burn_grads(&g, &x, &random(g.weight_shape(), 3), &dy);
-            for images in [1, 2, g.batch] {
-                let got = weight_grad_in_groups_of(images, &g, &x, &dy);
-                assert_close(&format!("{g:?}, {images} per multiply"), &got, &expected);
+            for grouping in groupings(&g) {
+                let got = weight_grad_grouped_as(grouping, &g, &x, &dy);
+                assert_close(&format!("{g:?}, {grouping:?}"), &got, &expected);
             }
         }
     }
