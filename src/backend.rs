@@ -10,7 +10,7 @@ use burn::prelude::Tensor;
 
 use crate::adamw::{AdamWStep, Updated};
 use crate::pool::MaxPool;
-use crate::{adamw, conv, pool};
+use crate::{adamw, batch_norm, conv, pool};
 
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
@@ -61,8 +61,9 @@ macro_rules! with_backend {
 
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
 /// defaults to Burn's; Flex overrides the convolution, the max pool and their gradients
-/// (`crate::conv`, `crate::pool`), and the AdamW update (`crate::adamw`); the autodiff backend
-/// routes the convolution's and the pool's backward through them.
+/// (`crate::conv`, `crate::pool`), the training BatchNorm and its gradients
+/// (`crate::batch_norm`) and the AdamW update (`crate::adamw`); the autodiff backend routes
+/// the convolution's, the pool's and the BatchNorm's backward through them.
 pub trait KilnBackend: Backend {
     /// Whether this backend overrides the convolution and the max pool with kernels of its own.
     /// Only then does autodiff record kiln's nodes for them; otherwise Burn's own run.
@@ -125,6 +126,27 @@ pub trait KilnBackend: Backend {
     ) -> Updated<Self, D> {
         adamw::burn_adamw(param, grad, moments, step)
     }
+
+    /// BatchNorm with batch statistics: the output, the batch mean and the biased variance.
+    fn kiln_batch_norm_train(
+        x: Tensor<Self, 4>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        epsilon: f64,
+    ) -> batch_norm::Normalised<Self> {
+        batch_norm::burn_batch_norm_train(x, gamma, beta, epsilon)
+    }
+
+    /// The gradients of the input, γ and β of [`KilnBackend::kiln_batch_norm_train`].
+    fn kiln_batch_norm_grads(
+        x: Tensor<Self, 4>,
+        gamma: Tensor<Self, 1>,
+        statistics: (Tensor<Self, 1>, Tensor<Self, 1>),
+        epsilon: f64,
+        dy: Tensor<Self, 4>,
+    ) -> batch_norm::Grads<Self> {
+        batch_norm::burn_batch_norm_grads(x, gamma, statistics, epsilon, dy)
+    }
 }
 
 /// Flex runs kiln's kernels (each falls back to Burn's for what it does not cover).
@@ -169,6 +191,25 @@ impl KilnBackend for Cpu {
     ) -> Updated<Self, D> {
         adamw::flex::adamw(param, grad, moments, step)
     }
+
+    fn kiln_batch_norm_train(
+        x: Tensor<Self, 4>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        epsilon: f64,
+    ) -> batch_norm::Normalised<Self> {
+        batch_norm::flex::batch_norm_train(x, gamma, beta, epsilon)
+    }
+
+    fn kiln_batch_norm_grads(
+        x: Tensor<Self, 4>,
+        gamma: Tensor<Self, 1>,
+        statistics: (Tensor<Self, 1>, Tensor<Self, 1>),
+        epsilon: f64,
+        dy: Tensor<Self, 4>,
+    ) -> batch_norm::Grads<Self> {
+        batch_norm::flex::batch_norm_grads(x, gamma, statistics, epsilon, dy)
+    }
 }
 
 /// Autodiff records kiln's nodes, whose backward calls the inner backend's gradient methods.
@@ -184,6 +225,15 @@ impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
 
     fn kiln_max_pool2d(x: FloatTensor<Self>, pool: MaxPool) -> FloatTensor<Self> {
         pool::autodiff::max_pool2d::<B, C>(x, pool)
+    }
+
+    fn kiln_batch_norm_train(
+        x: Tensor<Self, 4>,
+        gamma: Tensor<Self, 1>,
+        beta: Tensor<Self, 1>,
+        epsilon: f64,
+    ) -> batch_norm::Normalised<Self> {
+        batch_norm::autodiff::batch_norm_train::<B, C>(x, gamma, beta, epsilon)
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod adamw;
 pub mod backend;
+pub mod batch_norm;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -6,6 +6,9 @@
 use burn::nn::BatchNorm;
 use burn::prelude::*;
 
+use crate::backend::KilnBackend;
+use crate::batch_norm::batch_norm_train;
+
 /// How a BatchNorm layer normalises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BnMode {
@@ -15,34 +18,29 @@ pub enum BnMode {
     Train,
 }
 
-pub fn batch_norm<B: Backend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
-    let [n, c, h, w] = x.dims();
-    // Per-channel values are repeated over the batch ([n, c, 1, 1], a few hundred numbers):
-    // Flex's vectorised broadcast needs the dims outside H*W laid out in memory, and a
-    // [1, c, 1, 1] operand sent every elementwise op and its gradient down a scalar path.
-    let per_sample = |t: Tensor<B, 1>| t.reshape([1, c, 1, 1]).repeat_dim(0, n);
+pub fn batch_norm<B: KilnBackend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
     match mode {
         BnMode::Eval => {
+            let [n, c, ..] = x.dims();
+            // Per-channel values repeated over the batch ([n, c, 1, 1], a few hundred numbers):
+            // Flex's vectorised broadcast needs the dims outside H*W laid out in memory.
+            let per_sample = |t: Tensor<B, 1>| t.reshape([1, c, 1, 1]).repeat_dim(0, n);
             // Fold the four per-channel steps into one scale and one shift.
             let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
             let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
             x * per_sample(scale) + per_sample(shift)
         }
         BnMode::Train => {
+            let [n, _, h, w] = x.dims();
             let count = n * h * w;
-            // Reduce the contiguous H*W axis first, then the batch.
-            let per_channel = |t: Tensor<B, 4>| t.reshape([n, c, h * w]).mean_dim(2).mean_dim(0).reshape([c]);
-            let mean = per_channel(x.clone());
-            let centred = x - per_sample(mean.clone());
-            let var = per_channel(centred.clone().square());
-            let scale = bn.gamma.val() / (var.clone() + bn.epsilon).sqrt();
+            let (y, mean, var) = batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
             let m = bn.momentum;
             let unbiased = count as f64 / (count.max(2) - 1) as f64;
             bn.running_mean
                 .update(bn.running_mean.value_sync() * (1.0 - m) + mean.detach() * m);
             bn.running_var
                 .update(bn.running_var.value_sync() * (1.0 - m) + var.detach() * (unbiased * m));
-            centred * per_sample(scale) + per_sample(bn.beta.val())
+            y
         }
     }
 }

@@ -1,0 +1,71 @@
+//! Flex's training BatchNorm through kiln's kernels (contiguous f32); anything else keeps
+//! Burn's ops.
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::prelude::*;
+use burn::tensor::{DType, TensorPrimitive};
+
+use super::kernels::{self, Layout};
+use super::{Grads, Normalised, burn_batch_norm_grads, burn_batch_norm_train};
+
+pub fn batch_norm_train(
+    x: Tensor<Flex, 4>,
+    gamma: Tensor<Flex, 1>,
+    beta: Tensor<Flex, 1>,
+    epsilon: f64,
+) -> Normalised<Flex> {
+    if x.dtype() != DType::F32 {
+        return burn_batch_norm_train(x, gamma, beta, epsilon);
+    }
+    let shape = x.dims();
+    let (x, gamma, beta) = (flex(x), flex(gamma), flex(beta));
+    let (y, mean, var) = kernels::forward(layout(shape), f32s(&x), f32s(&gamma), f32s(&beta), epsilon);
+    (tensor(y, shape), tensor(mean, [shape[1]]), tensor(var, [shape[1]]))
+}
+
+pub fn batch_norm_grads(
+    x: Tensor<Flex, 4>,
+    gamma: Tensor<Flex, 1>,
+    (mean, var): (Tensor<Flex, 1>, Tensor<Flex, 1>),
+    epsilon: f64,
+    dy: Tensor<Flex, 4>,
+) -> Grads<Flex> {
+    if x.dtype() != DType::F32 || dy.dtype() != DType::F32 {
+        return burn_batch_norm_grads(x, gamma, (mean, var), epsilon, dy);
+    }
+    let shape = x.dims();
+    let (x, dy) = (flex(x), flex(dy));
+    let [gamma, mean, var] = [flex(gamma), flex(mean), flex(var)];
+    let statistics = (f32s(&mean), f32s(&var));
+    let (dx, d_gamma, d_beta) =
+        kernels::backward(layout(shape), f32s(&x), f32s(&gamma), statistics, epsilon, f32s(&dy));
+    (
+        tensor(dx, shape),
+        tensor(d_gamma, [shape[1]]),
+        tensor(d_beta, [shape[1]]),
+    )
+}
+
+fn layout([images, channels, h, w]: [usize; 4]) -> Layout {
+    Layout {
+        images,
+        channels,
+        plane: h * w,
+    }
+}
+
+/// The tensor in row-major order (only a view is copied).
+fn flex<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
+    t.into_primitive().tensor().to_contiguous()
+}
+
+fn f32s(t: &FlexTensor) -> &[f32] {
+    t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
+}
+
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<Flex, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(FlexTensor::from_data(TensorData::new(
+        values, shape,
+    ))))
+}
