@@ -17,6 +17,8 @@ pub mod predict;
 pub mod runlog;
 pub mod suggest;
 pub mod telemetry;
+#[cfg(test)]
+mod test_draws;
 pub mod train;
 pub mod tui;
 pub mod weights;

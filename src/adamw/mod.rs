@@ -118,14 +118,15 @@ impl<B: KilnBackend> SimpleOptimizer<B> for AdamW {
 
 #[cfg(test)]
 mod tests {
+    use burn::module::Param;
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::adaptor::OptimizerAdaptor;
     use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
     use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
-    use burn::tensor::Distribution;
 
     use super::*;
     use crate::backend::{Cpu, CpuTrain};
+    use crate::test_draws::draws;
 
     const ADAMW: AdamW = AdamW {
         beta_1: 0.9,
@@ -147,15 +148,17 @@ mod tests {
         OptimizerAdaptor::from(ADAMW)
     }
 
+    fn tensor<B: Backend, const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<B, D> {
+        Tensor::from_data(TensorData::new(values, shape), &Default::default())
+    }
+
     /// One step of `optim` on `layer` for the loss Σ (layer(x))², x drawn from `seed`.
     fn step<O: Optimizer<Linear<CpuTrain>, CpuTrain>>(
         optim: &mut O,
         layer: Linear<CpuTrain>,
         seed: u64,
     ) -> Linear<CpuTrain> {
-        let device = Default::default();
-        CpuTrain::seed(&device, seed);
-        let x = Tensor::<CpuTrain, 2>::random([6, 40], Distribution::Normal(0.0, 1.0), &device);
+        let x = tensor::<CpuTrain, 2>(draws(6 * 40, seed, 0.0, 1.0), [6, 40]);
         let grads = layer.forward(x).square().sum().backward();
         let grads = GradientsParams::from_grads(grads, &layer);
         optim.step(1e-2, layer, grads)
@@ -168,10 +171,11 @@ mod tests {
     }
 
     fn layer() -> Linear<CpuTrain> {
-        let device = Default::default();
-        CpuTrain::seed(&device, 7);
         // 40 x 3000 = 120k weights: the kernel splits them over several tasks.
-        LinearConfig::new(40, 3000).init(&device)
+        let mut layer = LinearConfig::new(40, 3000).init(&Default::default());
+        layer.weight = Param::from_tensor(tensor(draws(40 * 3000, 7, 0.0, 0.1), [40, 3000]));
+        layer.bias = Some(Param::from_tensor(tensor(draws(3000, 8, 0.0, 0.1), [3000])));
+        layer
     }
 
     #[test]
@@ -229,8 +233,8 @@ mod tests {
     #[test]
     fn a_parameter_shared_elsewhere_is_not_changed_in_place() {
         let device = Default::default();
-        let param = Tensor::<Cpu, 2>::random([300, 200], Distribution::Normal(0.0, 1.0), &device);
-        let grad = Tensor::<Cpu, 2>::random([300, 200], Distribution::Normal(0.0, 1.0), &device);
+        let param = tensor::<Cpu, 2>(draws(300 * 200, 1, 0.0, 1.0), [300, 200]);
+        let grad = tensor::<Cpu, 2>(draws(300 * 200, 2, 0.0, 1.0), [300, 200]);
         let kept = param.clone().into_data();
         let step = AdamWStep {
             adamw: ADAMW,

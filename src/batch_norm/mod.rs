@@ -84,23 +84,14 @@ pub fn burn_batch_norm_grads<B: Backend>(
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
     use super::*;
     use crate::backend::{Cpu, CpuTrain};
+    use crate::test_draws::draws;
 
     type B = CpuTrain;
 
     /// Odd sizes, a 1x1 plane (statistics over the batch alone), more channels than threads.
     const SHAPES: [[usize; 4]; 3] = [[3, 5, 7, 6], [8, 16, 1, 1], [2, 3, 4, 4]];
-
-    /// `len` values drawn uniformly from `centre ± spread` (its own generator: tests run in
-    /// parallel, and the backend's seeded generator is shared).
-    fn draws(len: usize, seed: u64, centre: f32, spread: f32) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..len).map(|_| centre + rng.random_range(-spread..spread)).collect()
-    }
 
     /// x, γ, β and the output's gradient for `shape`.
     fn inputs(shape: [usize; 4]) -> [Vec<f32>; 4] {

@@ -3,8 +3,6 @@
 use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Tensor, TensorPrimitive};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 use super::geometry::{ConvGeometry, TEST_CASES};
 use super::grouped::Grouping;
@@ -42,10 +40,7 @@ pub fn geometries() -> Vec<ConvGeometry> {
 
 /// Uniform values in [-1, 1) for a tensor of `shape`, row-major, the same for the same seed.
 pub fn random(shape: [usize; 4], seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..shape.iter().product())
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect()
+    crate::test_draws::draws(shape.iter().product(), seed, 0.0, 1.0)
 }
 
 /// Flex's `conv2d_x_backward` and `conv2d_weight_backward` for `g`, row-major.

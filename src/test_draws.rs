@@ -1,0 +1,11 @@
+//! Seeded test values from a generator of their own: tests run in parallel, and a backend's
+//! seeded generator is shared between them, so two draws with the same seed could differ.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `len` values drawn uniformly from `centre ± spread`, the same for the same seed.
+pub fn draws(len: usize, seed: u64, centre: f32, spread: f32) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..len).map(|_| centre + rng.random_range(-spread..spread)).collect()
+}
