@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::crop::Crop;
 use super::geometry::ConvGeometry;
 use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, scatter};
 use super::matmul::matmul;
@@ -13,7 +14,10 @@ use super::split::Split;
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
 /// `w` `[Cout, Cin, kh, kw]`, `bias` `[Cout]`, all row-major; the result is `[N, Cout, Ho, Wo]`.
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
-    forward_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, w, bias)
+    match Crop::of(g) {
+        Some(crop) => conv2d_forward(&crop.geometry, x, &crop.weights(w), bias),
+        None => forward_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, w, bias),
+    }
 }
 
 /// [`conv2d_forward`] with the images spread over multiplies as `grouping` says.

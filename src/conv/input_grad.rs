@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::crop::Crop;
 use super::geometry::ConvGeometry;
 use super::grouped::{Grouping, TOGETHER_INPUT_GRAD_UP_TO, gather};
 use super::matmul::matmul;
@@ -15,7 +16,10 @@ use super::split::Split;
 /// `[Cout, Cin, kh, kw]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[N, Cin, H, W]`, row-major.
 pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
-    input_grad_grouped_as(Grouping::of(g, TOGETHER_INPUT_GRAD_UP_TO), g, w, dy)
+    match Crop::of(g) {
+        Some(crop) => conv2d_input_grad(&crop.geometry, &crop.weights(w), dy),
+        None => input_grad_grouped_as(Grouping::of(g, TOGETHER_INPUT_GRAD_UP_TO), g, w, dy),
+    }
 }
 
 /// [`conv2d_input_grad`] with the images spread over multiplies as `grouping` says.

@@ -3,6 +3,7 @@
 //! ([`weight_grad`]), the input gradient gemm + col2im ([`input_grad`]); everywhere else, Burn's.
 
 pub(crate) mod autodiff;
+mod crop;
 pub(crate) mod flex;
 pub mod forward;
 pub mod geometry;

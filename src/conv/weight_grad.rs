@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::crop::Crop;
 use super::geometry::ConvGeometry;
 use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, gather};
 use super::matmul::matmul;
@@ -15,7 +16,10 @@ use super::split::Split;
 /// `x` is `[N, Cin, H, W]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
 /// `[Cout, Cin, kh, kw]`, row-major.
 pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    weight_grad_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, dy)
+    match Crop::of(g) {
+        Some(crop) => crop.uncrop(&conv2d_weight_grad(&crop.geometry, x, dy)),
+        None => weight_grad_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, dy),
+    }
 }
 
 /// [`conv2d_weight_grad`] with the images spread over multiplies as `grouping` says.
