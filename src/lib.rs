@@ -21,4 +21,5 @@ pub mod telemetry;
 mod test_draws;
 pub mod train;
 pub mod tui;
+mod vectors;
 pub mod weights;

@@ -51,47 +51,21 @@ pub fn adamw_update(param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32
         .for_each(|(((p, g), m), v)| update(p, g, m, v, s));
 }
 
-/// The loop compiled for the best vector width the CPU has (the binary itself targets plain
-/// x86-64, whose 4-wide SSE the compiler did not use here: scalar divisions and roots).
-fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has just been found to have AVX-512F.
-            return unsafe { update_avx512(p, g, m, v, s) };
+crate::vectors::widest! {
+    /// Separate multiplies and adds (no fused multiply-add), as Burn's tensor ops round;
+    /// compiled for the widest vectors the CPU has (otherwise the divisions and roots stay
+    /// scalar).
+    fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
+        let n = p.len();
+        let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+        for i in 0..n {
+            let gi = g[i];
+            let mi = m[i] * s.beta_1 + gi * s.f1;
+            let vi = v[i] * s.beta_2 + gi * gi * s.f2;
+            m[i] = mi;
+            v[i] = vi;
+            let delta = (mi / s.c1) / ((vi / s.c2).sqrt() + s.epsilon);
+            p[i] = p[i] * s.decay - delta * s.lr;
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has just been found to have AVX2.
-            return unsafe { update_avx2(p, g, m, v, s) };
-        }
-    }
-    update_any(p, g, m, v, s)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn update_avx512(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
-    update_any(p, g, m, v, s)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn update_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
-    update_any(p, g, m, v, s)
-}
-
-/// Separate multiplies and adds (no fused multiply-add), as Burn's tensor ops round.
-#[inline(always)]
-fn update_any(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], s: Scalars) {
-    let n = p.len();
-    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let gi = g[i];
-        let mi = m[i] * s.beta_1 + gi * s.f1;
-        let vi = v[i] * s.beta_2 + gi * gi * s.f2;
-        m[i] = mi;
-        v[i] = vi;
-        let delta = (mi / s.c1) / ((vi / s.c2).sqrt() + s.epsilon);
-        p[i] = p[i] * s.decay - delta * s.lr;
     }
 }

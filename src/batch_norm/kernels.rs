@@ -1,5 +1,7 @@
 //! BatchNorm with batch statistics on a row-major f32 `[n, c, plane]` batch: each channel's
-//! sums in one task (a channel is `n` runs of `plane` values), then each plane written in one.
+//! sums in one task (a channel is `n` runs of `plane` values), then each image written in one.
+//! Sums run in f64 over eight independent lanes, every loop compiled for the widest vectors
+//! the CPU has ([`crate::vectors`]).
 
 use rayon::prelude::*;
 
@@ -16,72 +18,133 @@ impl Layout {
         (self.images * self.plane) as f64
     }
 
-    /// Σ f(values of `a`, values of `b`) over one channel's planes, in f64.
-    fn channel_sum(&self, channel: usize, a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64 + Copy) -> f64 {
-        (0..self.images)
-            .map(|i| {
-                let at = (i * self.channels + channel) * self.plane;
-                lane_sum(&a[at..at + self.plane], &b[at..at + self.plane], f)
-            })
-            .sum()
-    }
-
-    /// Writes each plane of `out` from the matching planes of `a` and `b` and its channel.
-    fn per_plane(&self, out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(usize, f32, f32) -> f32 + Sync) {
-        out.par_chunks_mut(self.plane)
-            .zip(a.par_chunks(self.plane).zip(b.par_chunks(self.plane)))
-            .enumerate()
-            .for_each(|(i, (out, (a, b)))| {
-                let channel = i % self.channels;
-                out.iter_mut()
-                    .zip(a.iter().zip(b))
-                    .for_each(|(o, (&a, &b))| *o = f(channel, a, b));
-            });
+    /// Channel `c`'s plane of image `i` in `a`.
+    #[inline(always)]
+    fn plane<'a>(&self, a: &'a [f32], i: usize, c: usize) -> &'a [f32] {
+        &a[(i * self.channels + c) * self.plane..][..self.plane]
     }
 }
 
-/// Σ f(a[i], b[i]) in f64 over eight independent lanes: a plain running sum waits for each
-/// addition in turn (float addition does not reorder), eight lanes the compiler vectorises.
-fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) -> f64 {
-    const LANES: usize = 8;
-    let mut lanes = [0f64; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f64 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(&a, &b)| f(a, b))
-        .sum();
-    for (a, b) in a_chunks.zip(b_chunks) {
-        for j in 0..LANES {
-            lanes[j] += f(a[j], b[j]);
+crate::vectors::widest! {
+    /// Channel `c`'s mean and biased variance, Σ x·(x − mean) / m (= Σ (x − mean)² / m, the
+    /// centred sum being zero), from two passes.
+    fn channel_statistics(l: Layout, x: &[f32], c: usize) -> (f64, f64) {
+        // Plain loops: an iterator adapter's fold is not inlined into the vector copy.
+        let mut total = 0.0;
+        for i in 0..l.images {
+            total += sum(l.plane(x, i, c));
+        }
+        let mean = total / l.count();
+        let mut squares = 0.0;
+        for i in 0..l.images {
+            let p = l.plane(x, i, c);
+            squares += centred_dot(p, p, mean);
+        }
+        (mean, (squares / l.count()).max(0.0))
+    }
+}
+
+crate::vectors::widest! {
+    /// Channel `c`'s Σ dy and Σ dy·(x − mean).
+    fn channel_gradient_sums(l: Layout, dy: &[f32], x: &[f32], c: usize, mean: f64) -> (f64, f64) {
+        let (mut d_beta, mut d_gamma) = (0.0, 0.0);
+        for i in 0..l.images {
+            d_beta += sum(l.plane(dy, i, c));
+            d_gamma += centred_dot(l.plane(dy, i, c), l.plane(x, i, c), mean);
+        }
+        (d_beta, d_gamma)
+    }
+}
+
+crate::vectors::widest! {
+    /// One image: y = (x − mean)·scale + shift, each channel's plane with its own values.
+    fn normalise(y: &mut [f32], x: &[f32], plane: usize, mean: &[f32], scale: &[f32], shift: &[f32]) {
+        for (c, (y, x)) in y.chunks_exact_mut(plane).zip(x.chunks_exact(plane)).enumerate() {
+            let (m, s, b) = (mean[c], scale[c], shift[c]);
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = (x - m) * s + b;
+            }
         }
     }
-    lanes.iter().sum::<f64>() + tail
 }
 
-/// The output, the per-channel mean and the (biased) variance: the mean first, then the
-/// variance of the centred values (two passes, as Burn's op version, for accuracy).
+crate::vectors::widest! {
+    /// One image: dx = a·dy + b + k·(x − mean), each channel's plane with its own (a, b, k).
+    fn input_gradient(dx: &mut [f32], dy: &[f32], x: &[f32], plane: usize, coefficients: &[(f32, f32, f32)], mean: &[f32]) {
+        let planes = dx.chunks_exact_mut(plane).zip(dy.chunks_exact(plane).zip(x.chunks_exact(plane)));
+        for (c, (dx, (dy, x))) in planes.enumerate() {
+            let ((a, b, k), m) = (coefficients[c], mean[c]);
+            for (d, (&g, &v)) in dx.iter_mut().zip(dy.iter().zip(x)) {
+                *d = a * g + b + k * (v - m);
+            }
+        }
+    }
+}
+
+const LANES: usize = 8;
+
+/// Σ a, in f64 lanes (a single running sum waits on each addition in turn).
+#[inline(always)]
+fn sum(a: &[f32]) -> f64 {
+    let mut lanes = [0f64; LANES];
+    let chunks = a.chunks_exact(LANES);
+    let mut total = 0.0;
+    for &v in chunks.remainder() {
+        total += v as f64;
+    }
+    for chunk in chunks {
+        for j in 0..LANES {
+            lanes[j] += chunk[j] as f64;
+        }
+    }
+    for lane in lanes {
+        total += lane;
+    }
+    total
+}
+
+/// Σ a·(b − centre), in f64 lanes.
+#[inline(always)]
+fn centred_dot(a: &[f32], b: &[f32], centre: f64) -> f64 {
+    let mut lanes = [0f64; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let mut total = 0.0;
+    for (&a, &b) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+        total += a as f64 * (b as f64 - centre);
+    }
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for j in 0..LANES {
+            lanes[j] += a[j] as f64 * (b[j] as f64 - centre);
+        }
+    }
+    for lane in lanes {
+        total += lane;
+    }
+    total
+}
+
+/// The output, the per-channel mean and the (biased) variance.
 pub fn forward(l: Layout, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     assert_eq!(
         x.len(),
         l.images * l.channels * l.plane,
         "batch norm: input does not match {l:?}"
     );
-    let stats: Vec<(f32, f32)> = (0..l.channels)
+    let stats: Vec<(f64, f64)> = (0..l.channels)
         .into_par_iter()
-        .map(|c| {
-            let mean = l.channel_sum(c, x, x, |v, _| v as f64) / l.count();
-            let var = l.channel_sum(c, x, x, |v, _| (v as f64 - mean).powi(2)) / l.count();
-            (mean as f32, var as f32)
-        })
+        .map(|c| channel_statistics(l, x, c))
         .collect();
-    let (mean, var): (Vec<f32>, Vec<f32>) = stats.into_iter().unzip();
+    // y = (x − mean)·scale + β per channel.
     let scale: Vec<f32> = (0..l.channels)
-        .map(|c| (gamma[c] as f64 / (var[c] as f64 + epsilon).sqrt()) as f32)
+        .map(|c| (gamma[c] as f64 / (stats[c].1 + epsilon).sqrt()) as f32)
         .collect();
+    let mean: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
     let mut y = vec![0f32; x.len()];
-    l.per_plane(&mut y, x, x, |c, v, _| (v - mean[c]) * scale[c] + beta[c]);
+    let image = l.channels * l.plane;
+    y.par_chunks_mut(image)
+        .zip(x.par_chunks(image))
+        .for_each(|(y, x)| normalise(y, x, l.plane, &mean, &scale, beta));
+    let var = stats.iter().map(|s| s.1 as f32).collect();
     (y, mean, var)
 }
 
@@ -106,16 +169,16 @@ pub fn backward(
         "batch norm: input does not match {l:?}"
     );
     let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (v as f64 + epsilon).sqrt()).collect();
+    // dβ = Σ dy, dγ = Σ dy·x̂ per channel.
     let sums: Vec<(f64, f64)> = (0..l.channels)
         .into_par_iter()
         .map(|c| {
-            let d_beta = l.channel_sum(c, dy, dy, |g, _| g as f64);
-            let d_gamma = l.channel_sum(c, dy, x, |g, v| g as f64 * (v as f64 - mean[c] as f64)) * inv_std[c];
-            (d_beta, d_gamma)
+            let (d_beta, d_gamma) = channel_gradient_sums(l, dy, x, c, mean[c] as f64);
+            (d_beta, d_gamma * inv_std[c])
         })
         .collect();
     let m = l.count();
-    // dx = γ/σ · dy − γ/σ · dβ/m − (x − mean) · γ/σ² · dγ/m, per channel: a·dy + b + k·(x − mean).
+    // dx = γ/σ · (dy − dβ/m − x̂·dγ/m) per channel, as a·dy + b + k·(x − mean).
     let coefficients: Vec<(f32, f32, f32)> = sums
         .iter()
         .enumerate()
@@ -129,10 +192,10 @@ pub fn backward(
         })
         .collect();
     let mut dx = vec![0f32; x.len()];
-    l.per_plane(&mut dx, dy, x, |c, g, v| {
-        let (a, b, k) = coefficients[c];
-        a * g + b + k * (v - mean[c])
-    });
+    let image = l.channels * l.plane;
+    dx.par_chunks_mut(image)
+        .zip(dy.par_chunks(image).zip(x.par_chunks(image)))
+        .for_each(|(dx, (dy, x))| input_gradient(dx, dy, x, l.plane, &coefficients, mean));
     let (d_beta, d_gamma) = sums.iter().map(|&(b, g)| (b as f32, g as f32)).unzip();
     (dx, d_gamma, d_beta)
 }
