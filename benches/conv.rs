@@ -118,10 +118,7 @@ fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize
         let g = padded_3x3(batch, cin, cout, side, stride);
         let [x, w, dy] = [g.input_shape(), g.weight_shape(), g.output_shape()].map(|s| values(&random(s)));
         // The group kiln makes when it puts images together (whether it does is up to the thresholds).
-        let images = images.unwrap_or_else(|| match Grouping::of(&g, usize::MAX) {
-            Grouping::Together(n) => n,
-            _ => 1,
-        });
+        let images = images.unwrap_or_else(|| Grouping::together_images(&g));
         let cells: Vec<String> = [Op::Forward, Op::WeightGrad, Op::InputGrad]
             .into_iter()
             .flat_map(|op| {

@@ -50,9 +50,15 @@ impl Grouping {
         match g.pixels() {
             0 => Grouping::PerImage,
             p if p <= SHARED_UP_TO && enough_images => Grouping::PerThread,
-            p if p <= together_up_to => Grouping::Together(MIN_COLUMNS.div_ceil(p).min(g.batch.max(1))),
+            p if p <= together_up_to => Grouping::Together(Grouping::together_images(g)),
             _ => Grouping::PerImage,
         }
+    }
+
+    /// How many images [`Grouping::Together`] puts in one multiply: as many as reach
+    /// [`MIN_COLUMNS`] columns, at most the batch.
+    pub fn together_images(g: &ConvGeometry) -> usize {
+        MIN_COLUMNS.div_ceil(g.pixels().max(1)).min(g.batch.max(1))
     }
 
     /// Images per multiply, and whether the groups run side by side on their own threads
