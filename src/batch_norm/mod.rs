@@ -32,7 +32,7 @@ pub fn batch_norm_train<B: KilnBackend>(
 /// A per-channel value repeated over the batch ([n, c, 1, 1]): Flex's vectorised broadcast
 /// needs the dims outside H·W laid out in memory; a [1, c, 1, 1] operand sent every
 /// elementwise op down a scalar path.
-fn per_sample<B: Backend>(t: Tensor<B, 1>, [n, c]: [usize; 2]) -> Tensor<B, 4> {
+pub(crate) fn per_sample<B: Backend>(t: Tensor<B, 1>, [n, c]: [usize; 2]) -> Tensor<B, 4> {
     t.reshape([1, c, 1, 1]).repeat_dim(0, n)
 }
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::crop::Crop;
 use super::geometry::ConvGeometry;
-use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, scatter};
+use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, each_group, scatter};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -88,17 +88,8 @@ fn forward_grouped(
         weights_times(g, w, bias, &cols[..ck * columns], columns, rows, parallelism);
         scatter(rows, g.out_channels, pixels, y_group);
     };
-    let (group_len, y_group_len) = (images * g.image_len(), images * g.out_channels * pixels);
-    if side_by_side {
-        x.par_chunks(group_len)
-            .zip(y.par_chunks_mut(y_group_len))
-            .for_each_init(buffers, |b, pair| group(b, pair, gemm::Parallelism::None));
-    } else {
-        let mut b = buffers();
-        for pair in x.chunks(group_len).zip(y.chunks_mut(y_group_len)) {
-            group(&mut b, pair, gemm::Parallelism::Rayon(0));
-        }
-    }
+    let (x_len, y_len) = (images * g.image_len(), images * g.out_channels * pixels);
+    each_group(side_by_side, (x, x_len), (y, y_len), buffers, group);
 }
 
 /// out (Cout x columns) = bias + W (Cout x ck) · cols (ck x columns).

@@ -72,6 +72,29 @@ impl Grouping {
     }
 }
 
+/// Runs `group` on each pair of an input group (`input_len` values) and its output group
+/// (`output_len`): side by side on threads of their own, each multiply single-threaded, or one
+/// after another, each multiply split over the threads. `buffers` makes one task's scratch.
+pub fn each_group<T: Send>(
+    side_by_side: bool,
+    (input, input_len): (&[f32], usize),
+    (output, output_len): (&mut [f32], usize),
+    buffers: impl Fn() -> T + Sync + Send,
+    group: impl Fn(&mut T, (&[f32], &mut [f32]), gemm::Parallelism) + Sync + Send,
+) {
+    if side_by_side {
+        input
+            .par_chunks(input_len)
+            .zip(output.par_chunks_mut(output_len))
+            .for_each_init(buffers, |b, pair| group(b, pair, gemm::Parallelism::None));
+    } else {
+        let mut b = buffers();
+        for pair in input.chunks(input_len).zip(output.chunks_mut(output_len)) {
+            group(&mut b, pair, gemm::Parallelism::Rayon(0));
+        }
+    }
+}
+
 /// Copies row-major images `[n, channels, pixels]` into `[channels, n · pixels]`.
 pub fn gather(images: &[f32], channels: usize, pixels: usize, out: &mut [f32]) {
     let n = images.len() / (channels * pixels);

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::crop::Crop;
 use super::geometry::ConvGeometry;
-use super::grouped::{Grouping, TOGETHER_INPUT_GRAD_UP_TO, gather};
+use super::grouped::{Grouping, TOGETHER_INPUT_GRAD_UP_TO, each_group, gather};
 use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
@@ -90,17 +90,8 @@ fn input_grad_grouped(images: usize, side_by_side: bool, g: &ConvGeometry, w: &[
                 col2im(g, &cols[j * pixels..ck * columns], dx_n, columns);
             }
         };
-    let (dy_group_len, dx_group_len) = (images * g.out_channels * pixels, images * g.image_len());
-    if side_by_side {
-        dy.par_chunks(dy_group_len)
-            .zip(dx.par_chunks_mut(dx_group_len))
-            .for_each_init(buffers, |b, pair| group(b, pair, gemm::Parallelism::None));
-    } else {
-        let mut b = buffers();
-        for pair in dy.chunks(dy_group_len).zip(dx.chunks_mut(dx_group_len)) {
-            group(&mut b, pair, gemm::Parallelism::Rayon(0));
-        }
-    }
+    let (dy_len, dx_len) = (images * g.out_channels * pixels, images * g.image_len());
+    each_group(side_by_side, (dy, dy_len), (dx, dx_len), buffers, group);
 }
 
 #[cfg(test)]

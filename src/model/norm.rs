@@ -7,7 +7,7 @@ use burn::nn::BatchNorm;
 use burn::prelude::*;
 
 use crate::backend::KilnBackend;
-use crate::batch_norm::batch_norm_train;
+use crate::batch_norm::{batch_norm_train, per_sample};
 
 /// How a BatchNorm layer normalises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,13 +22,10 @@ pub fn batch_norm<B: KilnBackend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMo
     match mode {
         BnMode::Eval => {
             let [n, c, ..] = x.dims();
-            // Per-channel values repeated over the batch ([n, c, 1, 1], a few hundred numbers):
-            // Flex's vectorised broadcast needs the dims outside H*W laid out in memory.
-            let per_sample = |t: Tensor<B, 1>| t.reshape([1, c, 1, 1]).repeat_dim(0, n);
             // Fold the four per-channel steps into one scale and one shift.
             let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
             let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
-            x * per_sample(scale) + per_sample(shift)
+            x * per_sample(scale, [n, c]) + per_sample(shift, [n, c])
         }
         BnMode::Train => {
             let [n, _, h, w] = x.dims();
