@@ -253,4 +253,30 @@ mod tests {
             "the second step left the first moment as it was"
         );
     }
+
+    #[test]
+    fn the_tensor_op_version_other_backends_use_gives_the_fused_kernels_values() {
+        let shape = [300, 200];
+        let len = 300 * 200;
+        let (param, grad) = (
+            tensor::<Cpu, 2>(draws(len, 1, 0.0, 1.0), shape),
+            draws(len, 2, 0.0, 1.0),
+        );
+        let mut fused = (param.clone(), None);
+        let mut ops = (param, None);
+        for time in 1..=3 {
+            let step = AdamWStep {
+                adamw: ADAMW,
+                lr: 0.01,
+                time,
+            };
+            // A different gradient each step, so that both moments matter.
+            let grad = tensor::<Cpu, 2>(grad.iter().map(|g| g * time as f32).collect(), shape);
+            let (p, m, v) = Cpu::kiln_adamw(fused.0, grad.clone(), fused.1, step);
+            fused = (p, Some((m, v)));
+            let (p, m, v) = burn_adamw(ops.0, grad, ops.1, step);
+            ops = (p, Some((m, v)));
+            assert_eq!(fused.0.to_data(), ops.0.to_data(), "step {time}");
+        }
+    }
 }
