@@ -10,6 +10,7 @@ pub mod config;
 pub mod conv;
 pub mod data;
 pub mod device;
+mod flex_values;
 pub mod headless;
 pub mod model;
 pub mod pool;

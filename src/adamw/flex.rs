@@ -3,10 +3,11 @@
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorPrimitive};
+use burn::tensor::DType;
 
 use super::kernel::adamw_update;
 use super::{AdamWStep, Updated, burn_adamw};
+use crate::flex_values::{f32s, float};
 
 pub fn adamw<const D: usize>(
     param: Tensor<Flex, D>,
@@ -27,14 +28,8 @@ pub fn adamw<const D: usize>(
         }
     };
     let (mut p, mut m, mut v, g) = (owned(param), m, v, grad.into_primitive().tensor().to_contiguous());
-    adamw_update(
-        p.storage_mut(),
-        g.as_slice().expect("to_contiguous gives a row-major f32 tensor"),
-        m.storage_mut(),
-        v.storage_mut(),
-        step,
-    );
-    (tensor(p), tensor(m), tensor(v))
+    adamw_update(p.storage_mut(), f32s(&g), m.storage_mut(), v.storage_mut(), step);
+    (float(p), float(m), float(v))
 }
 
 /// The tensor's values as a buffer of exactly its row-major elements, for updating in place
@@ -43,8 +38,4 @@ fn owned<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
     let t = t.into_primitive().tensor();
     let whole = t.is_contiguous() && t.as_slice::<f32>().is_some_and(|s| s.len() == t.storage::<f32>().len());
     if whole { t } else { t.to_contiguous() }
-}
-
-fn tensor<const D: usize>(t: FlexTensor) -> Tensor<Flex, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }

@@ -126,7 +126,7 @@ mod tests {
 
     use super::*;
     use crate::backend::{Cpu, CpuTrain};
-    use crate::test_draws::draws;
+    use crate::test_draws::{draws, tensor};
 
     const ADAMW: AdamW = AdamW {
         beta_1: 0.9,
@@ -148,17 +148,13 @@ mod tests {
         OptimizerAdaptor::from(ADAMW)
     }
 
-    fn tensor<B: Backend, const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<B, D> {
-        Tensor::from_data(TensorData::new(values, shape), &Default::default())
-    }
-
     /// One step of `optim` on `layer` for the loss Σ (layer(x))², x drawn from `seed`.
     fn step<O: Optimizer<Linear<CpuTrain>, CpuTrain>>(
         optim: &mut O,
         layer: Linear<CpuTrain>,
         seed: u64,
     ) -> Linear<CpuTrain> {
-        let x = tensor::<CpuTrain, 2>(draws(6 * 40, seed, 0.0, 1.0), [6, 40]);
+        let x = tensor::<CpuTrain, 2>(&draws(6 * 40, seed, 0.0, 1.0), [6, 40]);
         let grads = layer.forward(x).square().sum().backward();
         let grads = GradientsParams::from_grads(grads, &layer);
         optim.step(1e-2, layer, grads)
@@ -173,8 +169,8 @@ mod tests {
     fn layer() -> Linear<CpuTrain> {
         // 40 x 3000 = 120k weights: the kernel splits them over several tasks.
         let mut layer = LinearConfig::new(40, 3000).init(&Default::default());
-        layer.weight = Param::from_tensor(tensor(draws(40 * 3000, 7, 0.0, 0.1), [40, 3000]));
-        layer.bias = Some(Param::from_tensor(tensor(draws(3000, 8, 0.0, 0.1), [3000])));
+        layer.weight = Param::from_tensor(tensor(&draws(40 * 3000, 7, 0.0, 0.1), [40, 3000]));
+        layer.bias = Some(Param::from_tensor(tensor(&draws(3000, 8, 0.0, 0.1), [3000])));
         layer
     }
 
@@ -233,8 +229,8 @@ mod tests {
     #[test]
     fn a_parameter_shared_elsewhere_is_not_changed_in_place() {
         let device = Default::default();
-        let param = tensor::<Cpu, 2>(draws(300 * 200, 1, 0.0, 1.0), [300, 200]);
-        let grad = tensor::<Cpu, 2>(draws(300 * 200, 2, 0.0, 1.0), [300, 200]);
+        let param = tensor::<Cpu, 2>(&draws(300 * 200, 1, 0.0, 1.0), [300, 200]);
+        let grad = tensor::<Cpu, 2>(&draws(300 * 200, 2, 0.0, 1.0), [300, 200]);
         let kept = param.clone().into_data();
         let step = AdamWStep {
             adamw: ADAMW,
@@ -259,7 +255,7 @@ mod tests {
         let shape = [300, 200];
         let len = 300 * 200;
         let (param, grad) = (
-            tensor::<Cpu, 2>(draws(len, 1, 0.0, 1.0), shape),
+            tensor::<Cpu, 2>(&draws(len, 1, 0.0, 1.0), shape),
             draws(len, 2, 0.0, 1.0),
         );
         let mut fused = (param.clone(), None);
@@ -271,7 +267,7 @@ mod tests {
                 time,
             };
             // A different gradient each step, so that both moments matter.
-            let grad = tensor::<Cpu, 2>(grad.iter().map(|g| g * time as f32).collect(), shape);
+            let grad = tensor::<Cpu, 2>(&grad.iter().map(|g| g * time as f32).collect::<Vec<_>>(), shape);
             let (p, m, v) = Cpu::kiln_adamw(fused.0, grad.clone(), fused.1, step);
             fused = (p, Some((m, v)));
             let (p, m, v) = burn_adamw(ops.0, grad, ops.1, step);

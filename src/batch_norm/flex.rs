@@ -4,10 +4,11 @@
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorPrimitive};
+use burn::tensor::DType;
 
 use super::kernels::{self, Layout};
 use super::{Grads, Normalised, burn_batch_norm_grads, burn_batch_norm_train};
+use crate::flex_values::{f32s, from_values};
 
 pub fn batch_norm_train(
     x: Tensor<Flex, 4>,
@@ -21,7 +22,11 @@ pub fn batch_norm_train(
     let shape = x.dims();
     let (x, gamma, beta) = (flex(x), flex(gamma), flex(beta));
     let (y, mean, var) = kernels::forward(layout(shape), f32s(&x), f32s(&gamma), f32s(&beta), epsilon);
-    (tensor(y, shape), tensor(mean, [shape[1]]), tensor(var, [shape[1]]))
+    (
+        from_values(y, shape),
+        from_values(mean, [shape[1]]),
+        from_values(var, [shape[1]]),
+    )
 }
 
 pub fn batch_norm_grads(
@@ -41,9 +46,9 @@ pub fn batch_norm_grads(
     let (dx, d_gamma, d_beta) =
         kernels::backward(layout(shape), f32s(&x), f32s(&gamma), statistics, epsilon, f32s(&dy));
     (
-        tensor(dx, shape),
-        tensor(d_gamma, [shape[1]]),
-        tensor(d_beta, [shape[1]]),
+        from_values(dx, shape),
+        from_values(d_gamma, [shape[1]]),
+        from_values(d_beta, [shape[1]]),
     )
 }
 
@@ -58,14 +63,4 @@ fn layout([images, channels, h, w]: [usize; 4]) -> Layout {
 /// The tensor in row-major order (only a view is copied).
 fn flex<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
     t.into_primitive().tensor().to_contiguous()
-}
-
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
-}
-
-fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<Flex, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(FlexTensor::from_data(TensorData::new(
-        values, shape,
-    ))))
 }

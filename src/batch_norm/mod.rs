@@ -86,7 +86,7 @@ pub fn burn_batch_norm_grads<B: Backend>(
 mod tests {
     use super::*;
     use crate::backend::{Cpu, CpuTrain};
-    use crate::test_draws::draws;
+    use crate::test_draws::{draws, tensor};
 
     type B = CpuTrain;
 
@@ -102,10 +102,6 @@ mod tests {
             draws(shape[1], 3, 0.0, 0.3),
             draws(len, 4, 0.0, 1.0),
         ]
-    }
-
-    fn tensor<Bk: Backend, const D: usize>(values: &[f32], shape: [usize; D]) -> Tensor<Bk, D> {
-        Tensor::from_data(TensorData::new(values.to_vec(), shape), &Default::default())
     }
 
     fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f32> {

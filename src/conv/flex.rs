@@ -8,6 +8,7 @@ use burn::tensor::{DType, TensorData};
 
 use super::geometry::ConvGeometry;
 use super::{forward, input_grad, weight_grad};
+use crate::flex_values::f32s;
 
 pub fn conv2d(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>, options: ConvOptions<2>) -> FlexTensor {
     let Some(g) = geometry(&x, &weight, bias.as_ref(), &options) else {
@@ -75,8 +76,4 @@ fn geometry(
         stride: options.stride,
         padding: options.padding,
     })
-}
-
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
 }

@@ -8,6 +8,7 @@ use burn::tensor::{DType, TensorData, TensorMetadata};
 
 use super::kernels::{PoolGeometry, max_pool_forward, max_pool_x_grad};
 use super::{MaxPool, burn_max_pool2d_x_grad};
+use crate::flex_values::f32s;
 
 pub fn max_pool2d(x: FlexTensor, pool: MaxPool) -> FlexTensor {
     let Some((g, [n, c, ..])) = geometry(&x, pool) else {
@@ -33,8 +34,4 @@ fn geometry(x: &FlexTensor, pool: MaxPool) -> Option<(PoolGeometry, [usize; 4])>
     let shape: [usize; 4] = x.shape().dims();
     let g = PoolGeometry::new(shape[0] * shape[1], [shape[2], shape[3]], pool)?;
     (x.dtype() == DType::F32).then_some((g, shape))
-}
-
-fn f32s(t: &FlexTensor) -> &[f32] {
-    t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
 }
