@@ -13,6 +13,10 @@
 //! multiply split over the threads, on the same shapes scaled to `--size`: the figures behind
 //! kiln's thresholds for grouping.
 //!
+//! With `--winograd [--size 32]`, it times kiln's im2col kernels (with kiln's grouping) against
+//! its Winograd F(2x2, 3x3) and F(4x4, 3x3) kernels (`conv::winograd`) on the stride-1 shapes:
+//! the figures behind the choice between them.
+//!
 //! Figures go to BENCHMARKS.md, never into timed test assertions.
 
 use std::time::Instant;
@@ -22,9 +26,10 @@ use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Distribution, Tensor, TensorPrimitive};
 use kiln::conv::forward::{conv2d_forward, forward_grouped_as};
 use kiln::conv::geometry::ConvGeometry;
-use kiln::conv::grouped::Grouping;
+use kiln::conv::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, TOGETHER_INPUT_GRAD_UP_TO};
 use kiln::conv::input_grad::{conv2d_input_grad, input_grad_grouped_as};
 use kiln::conv::weight_grad::{conv2d_weight_grad, weight_grad_grouped_as};
+use kiln::conv::winograd;
 
 /// (input channels, output channels, input side, stride) of ResNet-18's 3x3 convolutions.
 const SHAPES: [(usize, usize, usize, usize); 7] = [
@@ -40,6 +45,7 @@ const SHAPES: [(usize, usize, usize, usize); 7] = [
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut batch, mut repeat, mut size, mut grouping) = (8usize, 5usize, 224usize, false);
+    let mut winograd = false;
     let mut images = None;
     while let Some(a) = args.next() {
         let mut value = || -> usize {
@@ -52,6 +58,7 @@ fn main() {
             "--repeat" => repeat = value(),
             "--size" => size = value(),
             "--grouping" => grouping = true,
+            "--winograd" => winograd = true,
             "--images" => images = Some(value()),
             "--bench" => {}
             other => usage(&format!("unknown argument {other}")),
@@ -59,6 +66,9 @@ fn main() {
     }
     if grouping {
         return grouping_table(batch, size, repeat, images);
+    }
+    if winograd {
+        return winograd_table(batch, size, repeat);
     }
     println!("batch {batch}, median of {repeat}; ms per operation, Burn (Flex) against kiln");
     println!(
@@ -140,10 +150,64 @@ fn grouping_table(batch: usize, size: usize, repeat: usize, images: Option<usize
     }
 }
 
+/// kiln's im2col kernels (grouped as kiln groups them) against its Winograd ones, F(2x2, 3x3)
+/// and F(4x4, 3x3), on the stride-1 shapes at `size` px.
+fn winograd_table(batch: usize, size: usize, repeat: usize) {
+    println!(
+        "batch {batch}, {size} px, {} threads, median of {repeat}; ms per operation: im2col, Winograd F(2x2, 3x3), F(4x4, 3x3)",
+        rayon::current_num_threads()
+    );
+    println!(
+        "| in → out, side | forward: im2col | F(2x2) | F(4x4) | weight grad: im2col | F(2x2) | F(4x4) | input grad: im2col | F(2x2) | F(4x4) | max rel. diff F(2x2), F(4x4) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut totals = [0.0; 9];
+    for (cin, cout, side, _) in SHAPES.into_iter().filter(|s| s.3 == 1) {
+        let side = (side * size / 224).max(1);
+        let g = padded_3x3(batch, cin, cout, side, 1);
+        let [x, w, dy] = [g.input_shape(), g.weight_shape(), g.output_shape()].map(|s| values(&random(s)));
+        let (forward_grouping, input_grouping) = (
+            Grouping::of(&g, TOGETHER_FORWARD_UP_TO),
+            Grouping::of(&g, TOGETHER_INPUT_GRAD_UP_TO),
+        );
+        let mut times = Vec::new();
+        let mut diffs = [0f32; 2];
+        for op in [Op::Forward, Op::WeightGrad, Op::InputGrad] {
+            let (ms, reference) = median_ms(repeat, || match op {
+                Op::Forward => forward_grouped_as(forward_grouping, &g, &x, &w, None),
+                Op::WeightGrad => weight_grad_grouped_as(forward_grouping, &g, &x, &dy),
+                Op::InputGrad => input_grad_grouped_as(input_grouping, &g, &w, &dy),
+            });
+            times.push(ms);
+            for (i, scheme) in [winograd::F2, winograd::F4].into_iter().enumerate() {
+                let (ms, own) = median_ms(repeat, || match op {
+                    Op::Forward => winograd::forward_with(scheme, &g, &x, &w, None),
+                    Op::WeightGrad => winograd::weight_grad_with(scheme, &g, &x, &dy),
+                    Op::InputGrad => winograd::input_grad_with(scheme, &g, &w, &dy),
+                });
+                times.push(ms);
+                diffs[i] = diffs[i].max(relative_difference(&reference, &own));
+            }
+        }
+        for (total, ms) in totals.iter_mut().zip(&times) {
+            *total += ms;
+        }
+        let cells: Vec<String> = times.iter().map(|ms| format!("{ms:.1}")).collect();
+        println!(
+            "| {cin} → {cout}, {side} | {} | {:.1e}, {:.1e} |",
+            cells.join(" | "),
+            diffs[0],
+            diffs[1]
+        );
+    }
+    let cells: Vec<String> = totals.iter().map(|ms| format!("{ms:.1}")).collect();
+    println!("| all four | {} | |", cells.join(" | "));
+}
+
 /// Says what was wrong and how to call the bench, and exits.
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "{problem}\nusage: cargo bench --bench conv -- [--batch 8] [--repeat 5] [--grouping [--size 224] [--images N]]"
+        "{problem}\nusage: cargo bench --bench conv -- [--batch 8] [--repeat 5] [--grouping [--size 224] [--images N]] [--winograd [--size 224]]"
     );
     std::process::exit(2)
 }

@@ -9,6 +9,7 @@ use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, each_group, scatter};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
+use super::winograd;
 
 /// Y[n, co, oy, ox] = bias[co] + Σ over input channels and kernel positions of
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
@@ -16,6 +17,7 @@ use super::split::Split;
 pub fn conv2d_forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     match Crop::of(g) {
         Some(crop) => conv2d_forward(&crop.geometry, x, &crop.weights(w), bias),
+        None if winograd::chosen(g) => winograd::forward(g, x, w, bias),
         None => forward_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, w, bias),
     }
 }

@@ -10,6 +10,7 @@ use super::grouped::{Grouping, TOGETHER_INPUT_GRAD_UP_TO, each_group, gather};
 use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
+use super::winograd;
 
 /// dX[n, ci, iy, ix] = Σ over output channels and kernel positions of W[co, ci, ky, kx] ·
 /// dY[n, co, oy, ox] where iy = oy·sh + ky − ph (and likewise for x). `w` is
@@ -18,6 +19,7 @@ use super::split::Split;
 pub fn conv2d_input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     match Crop::of(g) {
         Some(crop) => conv2d_input_grad(&crop.geometry, &crop.weights(w), dy),
+        None if winograd::chosen(g) => winograd::input_grad(g, w, dy),
         None => input_grad_grouped_as(Grouping::of(g, TOGETHER_INPUT_GRAD_UP_TO), g, w, dy),
     }
 }

@@ -11,10 +11,12 @@ pub mod grouped;
 pub mod input_grad;
 mod matmul;
 mod patches;
+mod scratch;
 mod split;
 #[cfg(test)]
 mod test_support;
 pub mod weight_grad;
+pub mod winograd;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;

@@ -11,6 +11,7 @@ use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, gather};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
+use super::winograd;
 
 /// dW[co, ci, ky, kx] = Σ over images and output pixels of dY[n, co, p] · x[n, ci, p + k].
 /// `x` is `[N, Cin, H, W]` and `dy` `[N, Cout, Ho, Wo]`, both row-major; the result is
@@ -18,6 +19,7 @@ use super::split::Split;
 pub fn conv2d_weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     match Crop::of(g) {
         Some(crop) => crop.uncrop(&conv2d_weight_grad(&crop.geometry, x, dy)),
+        None if winograd::chosen(g) => winograd::weight_grad(g, x, dy),
         None => weight_grad_grouped_as(Grouping::of(g, TOGETHER_FORWARD_UP_TO), g, x, dy),
     }
 }
@@ -125,7 +127,7 @@ fn weight_grad_grouped(images: usize, side_by_side: bool, g: &ConvGeometry, x: &
 }
 
 /// The partial sums added in order, the first taken as it is.
-fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+pub(super) fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut partials = partials.into_iter();
     let mut sum = partials.next().unwrap_or_else(|| vec![0f32; len]);
     for partial in partials {

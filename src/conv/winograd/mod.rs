@@ -1,0 +1,319 @@
+//! 3x3, stride-1, padding-1 convolutions (every 3x3 of a ResNet but the first of a
+//! downsampling stage) by Winograd's minimal filtering ([`tiles`]): F(4x4, 3x3) takes 36
+//! multiplies for a 4x4 output tile instead of 144, F(2x2, 3x3) 16 for 2x2 instead of 36.
+//! Per position p of the transformed α x α tiles the convolution is one matrix multiply,
+//! `M[p] (Cout x tiles) = U[p] (Cout x Cin) · V[p] (Cin x tiles)`, with `U` the transformed
+//! kernels and `V` the transformed input tiles.
+//!
+//! Its two gradients are the same transforms run backwards: the weight gradient multiplies
+//! the transformed output gradient by `Vᵀ` at each position, the input gradient is the
+//! forward convolution of the output gradient with the flipped, transposed kernel.
+//! Algebraically exact; rounding differs from im2col by a few ulps.
+
+mod tiles;
+
+use rayon::prelude::*;
+
+use super::geometry::ConvGeometry;
+use super::grouped::each_group;
+use super::matmul::{Strided, matmul_strided};
+use super::scratch::Buffer;
+use super::weight_grad::sum_in_order;
+pub use tiles::{F2, F4, Scheme};
+use tiles::{Tiling, Work};
+
+/// Columns (tiles of all the group's images) a group's multiplies should have at least:
+/// images deep in the network are few tiles each, and are grouped until they reach it.
+const MIN_COLUMNS: usize = 512;
+
+/// The fewest output pixels per image at which kiln's convolutions (forward and both
+/// gradients) use this module. `cargo bench --bench conv -- --winograd` (BENCHMARKS.md),
+/// batch 8, three runs, against im2col: 1.3–1.5x at 56x56, 1.1–1.2x at 28x28, 1.0–1.2x at
+/// 14x14, 0.35–0.6x at 7x7, where 16 tiles an image make the per-position multiplies too thin
+/// (the transformed weights, 16/9 the kernels' size, are packed for a few columns each).
+pub const FROM_PIXELS: usize = 14 * 14;
+
+/// The scheme kiln computes with: F(2x2, 3x3). F(4x4, 3x3) does a quarter of the direct
+/// multiplies against F(2x2)'s 4/9, but its transforms move more values and it rounds ten
+/// times worse (1e-5 against 1e-6 of the largest value); in the same runs it went 0.85–1.45x
+/// F(2x2)'s speed at 28–56 px, 0.55–0.75x at 14: not enough to pay for the rounding.
+pub const SCHEME: Scheme = F2;
+
+/// Whether `g` is a convolution this module computes.
+pub fn applies(g: &ConvGeometry) -> bool {
+    g.kernel == [3, 3] && g.stride == [1, 1] && g.padding == [1, 1]
+}
+
+/// Whether kiln computes `g` and its gradients here rather than by im2col.
+pub fn chosen(g: &ConvGeometry) -> bool {
+    applies(g) && g.pixels() >= FROM_PIXELS
+}
+
+/// Images per group, and whether the groups run side by side on threads of their own (each
+/// group single-threaded) or one after another (each group's work split over the threads).
+fn plan(tiling: Tiling, g: &ConvGeometry) -> (usize, bool) {
+    let threads = rayon::current_num_threads();
+    if g.batch < threads {
+        return (g.batch.max(1), false);
+    }
+    let tiles = tiling.count().max(1);
+    (MIN_COLUMNS.div_ceil(tiles).clamp(1, g.batch.div_ceil(threads)), true)
+}
+
+/// The forward convolution: `x` `[N, Cin, H, W]`, `w` `[Cout, Cin, 3, 3]`, `bias` `[Cout]`,
+/// all row-major; the result is `[N, Cout, H, W]`.
+pub fn forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    forward_with(SCHEME, g, x, w, bias)
+}
+
+/// [`forward`] by `scheme`.
+pub fn forward_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
+    assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
+    assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
+    assert!(
+        bias.is_none_or(|b| b.len() == g.out_channels),
+        "bias does not match {g:?}"
+    );
+    let tiling = Tiling { size: g.input, scheme };
+    let (cin, cout, plane, positions) = (g.in_channels, g.out_channels, tiling.plane_len(), scheme.positions());
+    let u = kernel_tiles(scheme, w, cout, cin);
+    let mut y = vec![0f32; g.batch * cout * plane];
+    let (images, side_by_side) = plan(tiling, g);
+    let columns = images * tiling.count();
+    let buffers = || {
+        (
+            Buffer::take(positions * cin * columns),
+            Buffer::take(positions * cout * columns),
+        )
+    };
+    let group = |(v, m): &mut (Buffer, Buffer), (xg, yg): (&[f32], &mut [f32]), parallelism| {
+        let parallel = !matches!(parallelism, gemm::Parallelism::None);
+        let n = xg.len() / g.image_len();
+        let cols = n * tiling.count();
+        let (v, m) = (&mut v[..positions * cin * cols], &mut m[..positions * cout * cols]);
+        transform_planes(parallel, tiling, xg, cin, v, tiles::input_tiles);
+        // M[p] = U[p] · V[p]: V lies [ci][p][tile], M [p][co][tile].
+        chunks(parallel, m, cout * cols, |p, m_p| {
+            matmul_strided(
+                [cout, cols, cin],
+                (m_p, cols),
+                false,
+                Strided {
+                    data: &u[p * cout * cin..],
+                    row_stride: cin,
+                    col_stride: 1,
+                },
+                position(v, p, positions, cols),
+                gemm::Parallelism::None,
+            );
+        });
+        let m = &*m;
+        chunks_with(parallel, yg, plane, Work::default, |work, i, out| {
+            let (image, co) = (i / cout, i % cout);
+            let first = co * cols + image * tiling.count();
+            let b = bias.map_or(0.0, |b| b[co]);
+            tiles::output_plane(tiling, &m[first..], cout * cols, b, out, work);
+        });
+    };
+    let (x_len, y_len) = (images * g.image_len(), images * cout * plane);
+    each_group(side_by_side, (x, x_len), (&mut y, y_len), buffers, group);
+    y
+}
+
+/// The weight gradient: `x` `[N, Cin, H, W]` and `dy` `[N, Cout, H, W]`, row-major; the
+/// result is `[Cout, Cin, 3, 3]`. dU[p] = Σ over groups of dM[p] · V[p]ᵀ, then each kernel's
+/// α² values back to its 9.
+pub fn weight_grad(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    weight_grad_with(SCHEME, g, x, dy)
+}
+
+/// [`weight_grad`] by `scheme`.
+pub fn weight_grad_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
+    let tiling = Tiling { size: g.input, scheme };
+    let (cin, cout, plane, positions) = (g.in_channels, g.out_channels, tiling.plane_len(), scheme.positions());
+    assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
+    assert_eq!(dy.len(), g.batch * cout * plane, "output gradient does not match {g:?}");
+    let (images, side_by_side) = plan(tiling, g);
+    let columns = images * tiling.count();
+    let buffers = || {
+        (
+            Buffer::take(positions * cin * columns),
+            Buffer::take(positions * cout * columns),
+        )
+    };
+    let group = |(v, dm): &mut (Buffer, Buffer), (xg, dyg): (&[f32], &[f32]), du: &mut [f32], accumulate, parallel| {
+        let n = xg.len() / g.image_len();
+        let cols = n * tiling.count();
+        let (v, dm) = (&mut v[..positions * cin * cols], &mut dm[..positions * cout * cols]);
+        transform_planes(parallel, tiling, xg, cin, v, tiles::input_tiles);
+        transform_planes(parallel, tiling, dyg, cout, dm, tiles::output_grad_tiles);
+        let (v, dm) = (&*v, &*dm);
+        // dU[p] (Cout x Cin) = dM[p] (Cout x tiles) · V[p]ᵀ (tiles x Cin), both [channel][p][tile].
+        chunks(parallel, du, cout * cin, |p, du_p| {
+            let vt = Strided {
+                data: &v[p * cols..],
+                row_stride: 1,
+                col_stride: positions * cols,
+            };
+            matmul_strided(
+                [cout, cin, cols],
+                (du_p, cin),
+                accumulate,
+                position(dm, p, positions, cols),
+                vt,
+                gemm::Parallelism::None,
+            );
+        });
+    };
+    let du_len = positions * cout * cin;
+    let (x_len, dy_len) = (images * g.image_len(), images * cout * plane);
+    let du = if side_by_side {
+        let partials: Vec<Vec<f32>> = x
+            .par_chunks(x_len)
+            .zip(dy.par_chunks(dy_len))
+            .map_init(buffers, |b, pair| {
+                let mut du = vec![0f32; du_len];
+                group(b, pair, &mut du, false, false);
+                du
+            })
+            .collect();
+        sum_in_order(partials, du_len)
+    } else {
+        let mut du = vec![0f32; du_len];
+        let mut b = buffers();
+        for (i, pair) in x.chunks(x_len).zip(dy.chunks(dy_len)).enumerate() {
+            group(&mut b, pair, &mut du, i > 0, true);
+        }
+        du
+    };
+    kernel_grads(scheme, &du, cout, cin)
+}
+
+/// The input gradient: `w` `[Cout, Cin, 3, 3]` and `dy` `[N, Cout, H, W]`, row-major; the
+/// result is `[N, Cin, H, W]`: dy convolved with each kernel turned half a circle, input and
+/// output channels swapped.
+pub fn input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    input_grad_with(SCHEME, g, w, dy)
+}
+
+/// [`input_grad`] by `scheme`.
+pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
+    assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
+    let (cin, cout) = (g.in_channels, g.out_channels);
+    let mut turned = vec![0f32; w.len()];
+    for (i, kernel) in w.chunks_exact(9).enumerate() {
+        let (co, ci) = (i / cin, i % cin);
+        let dst = &mut turned[(ci * cout + co) * 9..][..9];
+        for (d, s) in dst.iter_mut().zip(kernel.iter().rev()) {
+            *d = *s;
+        }
+    }
+    let backwards = ConvGeometry {
+        in_channels: cout,
+        out_channels: cin,
+        ..*g
+    };
+    forward_with(scheme, &backwards, dy, &turned, None)
+}
+
+/// U `[p][co][ci]` from the kernels `[co][ci][3][3]`: each kernel's tile, then the tiles
+/// turned position-major, both spread over the threads.
+fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    let (pairs, positions) = (cout * cin, scheme.positions());
+    let mut per_kernel = vec![0f32; pairs * positions];
+    per_kernel
+        .par_chunks_mut(positions)
+        .zip(w.par_chunks(9))
+        .with_min_len(256)
+        .for_each(|(tile, kernel)| tiles::kernel_tile(scheme, kernel, tile));
+    let mut u = vec![0f32; positions * pairs];
+    u.par_chunks_mut(pairs).enumerate().for_each(|(p, dst)| {
+        for (d, tile) in dst.iter_mut().zip(per_kernel.chunks_exact(positions)) {
+            *d = tile[p];
+        }
+    });
+    u
+}
+
+/// The kernels' gradients `[co][ci][3][3]` from dU `[p][co][ci]`.
+fn kernel_grads(scheme: Scheme, du: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    let (pairs, positions) = (cout * cin, scheme.positions());
+    let mut dw = vec![0f32; pairs * 9];
+    dw.par_chunks_mut(9).enumerate().with_min_len(256).for_each_init(
+        || vec![0f32; positions],
+        |tile, (i, kernel)| {
+            for (p, value) in tile.iter_mut().enumerate() {
+                *value = du[p * pairs + i];
+            }
+            tiles::kernel_grad(scheme, tile, kernel);
+        },
+    );
+    dw
+}
+
+/// Position `p` of tiles laid out `[channel][p][tile]` (`positions` per tile), as a
+/// `channels x cols` matrix.
+fn position(values: &[f32], p: usize, positions: usize, cols: usize) -> Strided<'_> {
+    Strided {
+        data: &values[p * cols..],
+        row_stride: positions * cols,
+        col_stride: 1,
+    }
+}
+
+/// Transforms each image's planes of `images` `[n][channel][plane]` into `out`
+/// `[channel][p][n · tiles]`, one channel per task.
+fn transform_planes(
+    parallel: bool,
+    tiling: Tiling,
+    images: &[f32],
+    channels: usize,
+    out: &mut [f32],
+    transform: impl Fn(Tiling, &[f32], &mut [f32], usize, &mut Work) + Sync + Send,
+) {
+    let (plane, count) = (tiling.plane_len(), tiling.count());
+    let n = images.len() / (channels * plane);
+    let cols = n * count;
+    chunks_with(
+        parallel,
+        out,
+        tiling.scheme.positions() * cols,
+        Work::default,
+        |work, c, out_c| {
+            for image in 0..n {
+                let src = &images[(image * channels + c) * plane..][..plane];
+                transform(tiling, src, &mut out_c[image * count..], cols, work);
+            }
+        },
+    );
+}
+
+/// `f(i, chunk)` for each `len`-sized chunk of `values`, over the threads or on this one.
+fn chunks(parallel: bool, values: &mut [f32], len: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    chunks_with(parallel, values, len, || (), |_, i, c| f(i, c));
+}
+
+/// [`chunks`] with working memory from `init`, one per task.
+fn chunks_with<W>(
+    parallel: bool,
+    values: &mut [f32],
+    len: usize,
+    init: impl Fn() -> W + Sync + Send,
+    f: impl Fn(&mut W, usize, &mut [f32]) + Sync + Send,
+) {
+    if parallel {
+        values
+            .par_chunks_mut(len)
+            .enumerate()
+            .for_each_init(init, |w, (i, c)| f(w, i, c));
+    } else {
+        let mut w = init();
+        values.chunks_mut(len).enumerate().for_each(|(i, c)| f(&mut w, i, c));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,329 @@
+//! The transforms of Winograd's F(m x m, 3 x 3) (Lavin & Gray, "Fast Algorithms for
+//! Convolutional Neural Networks", 2015): an m x m output tile of a 3x3 convolution is
+//! `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for the α x α input tile `d` around it (α = m + 2): α²
+//! multiplies where the direct convolution needs 9m². F(2x2) takes 16 for 4 outputs (2.25x
+//! fewer), F(4x4) 36 for 16 (4x fewer, with larger constants and so more rounding).
+//!
+//! Each transform gathers entry (i, j) of every tile of a plane side by side, then applies
+//! its matrix down the tiles' columns and along their rows with the inner loops running over
+//! all of the plane's tiles at once. Tiles are
+//! numbered row by row; position `p = α·a + b` of a transformed tile is its entry (a, b).
+
+/// One F(m x m, 3 x 3): its three matrices, row-major.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scheme {
+    /// The output tile's side.
+    pub m: usize,
+    /// Bᵀ, α x α.
+    bt: &'static [f32],
+    /// G, α x 3.
+    g: &'static [f32],
+    /// Aᵀ, m x α.
+    at: &'static [f32],
+}
+
+/// F(2x2, 3x3): points 0, ±1, ∞.
+pub const F2: Scheme = Scheme {
+    m: 2,
+    #[rustfmt::skip]
+    bt: &[
+        1.0, 0.0, -1.0, 0.0,
+        0.0, 1.0, 1.0, 0.0,
+        0.0, -1.0, 1.0, 0.0,
+        0.0, 1.0, 0.0, -1.0,
+    ],
+    #[rustfmt::skip]
+    g: &[
+        1.0, 0.0, 0.0,
+        0.5, 0.5, 0.5,
+        0.5, -0.5, 0.5,
+        0.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    at: &[
+        1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, -1.0,
+    ],
+};
+
+/// F(4x4, 3x3): points 0, ±1, ±2, ∞.
+pub const F4: Scheme = Scheme {
+    m: 4,
+    #[rustfmt::skip]
+    bt: &[
+        4.0, 0.0, -5.0, 0.0, 1.0, 0.0,
+        0.0, -4.0, -4.0, 1.0, 1.0, 0.0,
+        0.0, 4.0, -4.0, -1.0, 1.0, 0.0,
+        0.0, -2.0, -1.0, 2.0, 1.0, 0.0,
+        0.0, 2.0, -1.0, -2.0, 1.0, 0.0,
+        0.0, 4.0, 0.0, -5.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    g: &[
+        1.0 / 4.0, 0.0, 0.0,
+        -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0,
+        -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0,
+        1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0,
+        1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0,
+        0.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    at: &[
+        1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, 2.0, -2.0, 0.0,
+        0.0, 1.0, 1.0, 4.0, 4.0, 0.0,
+        0.0, 1.0, -1.0, 8.0, -8.0, 1.0,
+    ],
+};
+
+impl Scheme {
+    /// The input tile's side.
+    pub fn alpha(&self) -> usize {
+        self.m + 2
+    }
+
+    /// Values in one transformed tile.
+    pub fn positions(&self) -> usize {
+        self.alpha() * self.alpha()
+    }
+
+    /// Row `r` of Bᵀ.
+    fn bt_row(&self, r: usize) -> &[f32] {
+        &self.bt[r * self.alpha()..][..self.alpha()]
+    }
+
+    /// Row `r` of Aᵀ.
+    fn at_row(&self, r: usize) -> &[f32] {
+        &self.at[r * self.alpha()..][..self.alpha()]
+    }
+}
+
+/// How one image plane of `size` (height, width) splits into the scheme's output tiles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tiling {
+    pub size: [usize; 2],
+    pub scheme: Scheme,
+}
+
+impl Tiling {
+    /// Tile rows and tile columns: the last ones may hang over the edge.
+    pub fn tiles(&self) -> [usize; 2] {
+        self.size.map(|s| s.div_ceil(self.scheme.m))
+    }
+
+    /// Tiles per plane.
+    pub fn count(&self) -> usize {
+        let [th, tw] = self.tiles();
+        th * tw
+    }
+
+    /// Values per plane.
+    pub fn plane_len(&self) -> usize {
+        self.size[0] * self.size[1]
+    }
+}
+
+/// `out = Σ_c coefs[c] · inputs[c]`, elementwise over `out`, the zero coefficients skipped.
+fn combine(coefs: impl IntoIterator<Item = f32>, inputs: &[&[f32]], out: &mut [f32]) {
+    let mut first = true;
+    for (k, input) in coefs.into_iter().zip(inputs) {
+        if k == 0.0 {
+            continue;
+        }
+        let input = &input[..out.len()];
+        if first {
+            out.iter_mut().zip(input).for_each(|(o, i)| *o = k * i);
+            first = false;
+        } else {
+            out.iter_mut().zip(input).for_each(|(o, i)| *o += k * i);
+        }
+    }
+    if first {
+        out.fill(0.0);
+    }
+}
+
+/// Working memory for the transforms of one plane, reused from plane to plane.
+#[derive(Default)]
+pub struct Work {
+    padded: Vec<f32>,
+    first: Vec<f32>,
+    second: Vec<f32>,
+}
+
+/// `len` values of `buffer`, grown as needed (stale contents: each use overwrites them).
+fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
+/// The `n` consecutive `len`-long slices of `values`.
+fn rows(values: &[f32], len: usize, n: usize) -> Vec<&[f32]> {
+    values.chunks_exact(len).take(n).collect()
+}
+
+/// `Bᵀ d B` for every input tile of `plane` (padded by one pixel on each side: a padded
+/// 3x3, stride-1 convolution). `out` holds the plane's tiles at each position, `stride`
+/// values from one position to the next: `out[p · stride + t]` for tile `t`.
+pub fn input_tiles(tiling: Tiling, plane: &[f32], out: &mut [f32], stride: usize, work: &mut Work) {
+    let s = tiling.scheme;
+    let (m, alpha, tiles) = (s.m, s.alpha(), tiling.count());
+    let [h, w] = tiling.size;
+    let [th, tw] = tiling.tiles();
+    // The padded plane: row r, column c is the input's (r − 1, c − 1), zero outside.
+    let cols = m * tw + 2;
+    let padded = grown(&mut work.padded, (m * th + 2) * cols);
+    padded.fill(0.0);
+    for (iy, src) in plane.chunks_exact(w).enumerate().take(h) {
+        padded[(iy + 1) * cols + 1..][..w].copy_from_slice(src);
+    }
+    // d[i][j][t]: entry (i, j) of every tile t, side by side.
+    let d = grown(&mut work.first, alpha * alpha * tiles);
+    for (ij, dst) in d.chunks_exact_mut(tiles).enumerate() {
+        let (i, j) = (ij / alpha, ij % alpha);
+        for (ty, dst_row) in dst.chunks_exact_mut(tw).enumerate() {
+            let src = &padded[(m * ty + i) * cols + j..];
+            for (tx, v) in dst_row.iter_mut().enumerate() {
+                *v = src[m * tx];
+            }
+        }
+    }
+    // Bᵀ down the columns: e[a][j] = Σ_i Bᵀ[a][i] d[i][j].
+    let e = grown(&mut work.second, alpha * alpha * tiles);
+    let d = rows(d, tiles, alpha * alpha);
+    for (aj, dst) in e.chunks_exact_mut(tiles).enumerate() {
+        let (a, j) = (aj / alpha, aj % alpha);
+        let inputs: Vec<&[f32]> = (0..alpha).map(|i| d[i * alpha + j]).collect();
+        combine(s.bt_row(a).iter().copied(), &inputs, dst);
+    }
+    // B along the rows: V[a][b] = Σ_j e[a][j] Bᵀ[b][j].
+    let e = rows(e, tiles, alpha * alpha);
+    for a in 0..alpha {
+        for b in 0..alpha {
+            let dst = &mut out[(alpha * a + b) * stride..][..tiles];
+            combine(s.bt_row(b).iter().copied(), &e[a * alpha..(a + 1) * alpha], dst);
+        }
+    }
+}
+
+/// `Aᵀ M A` for every tile of one output plane, `m[p · stride + t]` as [`input_tiles`] lays
+/// them out, plus `bias`: the plane itself (what an overhanging tile has beyond it is dropped).
+pub fn output_plane(tiling: Tiling, m: &[f32], stride: usize, bias: f32, plane: &mut [f32], work: &mut Work) {
+    let s = tiling.scheme;
+    let (side, alpha, tiles) = (s.m, s.alpha(), tiling.count());
+    let [h, w] = tiling.size;
+    let [_, tw] = tiling.tiles();
+    let products: Vec<&[f32]> = (0..alpha * alpha).map(|p| &m[p * stride..][..tiles]).collect();
+    // Aᵀ down the columns: e[r][b] = Σ_a Aᵀ[r][a] M[a][b].
+    let e = grown(&mut work.first, side * alpha * tiles);
+    for (rb, dst) in e.chunks_exact_mut(tiles).enumerate() {
+        let (r, b) = (rb / alpha, rb % alpha);
+        let inputs: Vec<&[f32]> = (0..alpha).map(|a| products[a * alpha + b]).collect();
+        combine(s.at_row(r).iter().copied(), &inputs, dst);
+    }
+    // A along the rows, y[r][q] = Σ_b e[r][b] Aᵀ[q][b], then each into its place.
+    let e = rows(e, tiles, side * alpha);
+    let y = grown(&mut work.second, tiles);
+    for r in 0..side {
+        for q in 0..side {
+            combine(s.at_row(q).iter().copied(), &e[r * alpha..(r + 1) * alpha], y);
+            // Tile columns whose column q lies inside the plane.
+            let inside = w.saturating_sub(q).div_ceil(side);
+            for (ty, values) in y.chunks_exact(tw).enumerate() {
+                let oy = side * ty + r;
+                if oy >= h || inside == 0 {
+                    break;
+                }
+                let dst = &mut plane[oy * w + q..];
+                for (tx, v) in values[..inside].iter().enumerate() {
+                    dst[side * tx] = bias + v;
+                }
+            }
+        }
+    }
+}
+
+/// `A dY Aᵀ` for every tile of one output-gradient plane, laid out as [`input_tiles`] does:
+/// the gradients of the α² products from those of the m x m outputs (zero beyond the plane's
+/// edge, where no output exists).
+pub fn output_grad_tiles(tiling: Tiling, dy: &[f32], out: &mut [f32], stride: usize, work: &mut Work) {
+    let s = tiling.scheme;
+    let (side, alpha, tiles) = (s.m, s.alpha(), tiling.count());
+    let [h, w] = tiling.size;
+    let [_, tw] = tiling.tiles();
+    // d[p][q][t]: output (p, q) of every tile t, zero beyond the edge.
+    let d = grown(&mut work.first, side * side * tiles);
+    for (pq, dst) in d.chunks_exact_mut(tiles).enumerate() {
+        let (p, q) = (pq / side, pq % side);
+        for (ty, dst_row) in dst.chunks_exact_mut(tw).enumerate() {
+            let oy = side * ty + p;
+            if oy >= h {
+                dst_row.fill(0.0);
+                continue;
+            }
+            let src = &dy[oy * w..][..w];
+            for (tx, v) in dst_row.iter_mut().enumerate() {
+                *v = src.get(side * tx + q).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    // A down the columns: e[a][q] = Σ_p A[a][p] d[p][q], A[a][p] = Aᵀ[p][a].
+    let e = grown(&mut work.second, alpha * side * tiles);
+    let d = rows(d, tiles, side * side);
+    for (aq, dst) in e.chunks_exact_mut(tiles).enumerate() {
+        let (a, q) = (aq / side, aq % side);
+        let inputs: Vec<&[f32]> = (0..side).map(|p| d[p * side + q]).collect();
+        combine((0..side).map(|p| s.at[p * alpha + a]), &inputs, dst);
+    }
+    // And along the rows: dM[a][b] = Σ_q e[a][q] A[b][q].
+    let e = rows(e, tiles, alpha * side);
+    for a in 0..alpha {
+        for b in 0..alpha {
+            let dst = &mut out[(alpha * a + b) * stride..][..tiles];
+            combine(
+                (0..side).map(|q| s.at[q * alpha + b]),
+                &e[a * side..(a + 1) * side],
+                dst,
+            );
+        }
+    }
+}
+
+/// `G g Gᵀ` for one 3x3 kernel `g`, row-major, into `out` (α² values).
+pub fn kernel_tile(scheme: Scheme, g: &[f32], out: &mut [f32]) {
+    let alpha = scheme.alpha();
+    let gm = scheme.g;
+    // t = G g (α x 3), then out = t Gᵀ.
+    let mut t = [0f32; 18];
+    for a in 0..alpha {
+        for j in 0..3 {
+            t[3 * a + j] = gm[3 * a] * g[j] + gm[3 * a + 1] * g[3 + j] + gm[3 * a + 2] * g[6 + j];
+        }
+    }
+    for a in 0..alpha {
+        for b in 0..alpha {
+            out[alpha * a + b] = t[3 * a] * gm[3 * b] + t[3 * a + 1] * gm[3 * b + 1] + t[3 * a + 2] * gm[3 * b + 2];
+        }
+    }
+}
+
+/// `Gᵀ dU G` for the α² gradients `du` of one transformed kernel: the 3x3 kernel's gradient,
+/// row-major (the adjoint of [`kernel_tile`]).
+pub fn kernel_grad(scheme: Scheme, du: &[f32], out: &mut [f32]) {
+    let alpha = scheme.alpha();
+    let gm = scheme.g;
+    // t = dU G (α x 3), then out = Gᵀ t.
+    let mut t = [0f32; 18];
+    for a in 0..alpha {
+        for j in 0..3 {
+            t[3 * a + j] = (0..alpha).map(|b| du[alpha * a + b] * gm[3 * b + j]).sum();
+        }
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            out[3 * i + j] = (0..alpha).map(|a| gm[3 * a + i] * t[3 * a + j]).sum();
+        }
+    }
+}
