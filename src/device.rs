@@ -59,9 +59,7 @@ pub fn resolve(
                 );
             }
             match probe {
-                Err(why) => anyhow::bail!(
-                    "train.device = \"{requested}\": {why}; install the NVIDIA driver, or use --device cpu"
-                ),
+                Err(why) => anyhow::bail!("train.device = \"{requested}\": {why}; or use --device cpu"),
                 Ok(0) => anyhow::bail!(
                     "train.device = \"{requested}\": the NVIDIA driver reports no CUDA device; use --device cpu"
                 ),
@@ -96,12 +94,18 @@ fn probe_cuda() -> CudaProbe {
     use cudarc::driver::result;
     // SAFETY: only tries to dlopen libcuda; nothing is called through it yet.
     if !unsafe { cudarc::driver::sys::is_culib_present() } {
-        return Err("no NVIDIA driver found (libcuda.so cannot be loaded)".into());
+        return Err("no NVIDIA driver found (libcuda.so cannot be loaded): install the NVIDIA driver".into());
     }
-    result::init().map_err(|e| format!("the NVIDIA driver did not start ({e})"))?;
-    result::device::get_count()
+    result::init().map_err(|e| format!("the NVIDIA driver did not start ({e}): check it with nvidia-smi"))?;
+    let devices = result::device::get_count()
         .map(|n| n.max(0) as usize)
-        .map_err(|e| format!("the NVIDIA driver cannot count devices ({e})"))
+        .map_err(|e| format!("the NVIDIA driver cannot count devices ({e})"))?;
+    // Without the headers cubecl's first kernel compile panics on its own thread and the step
+    // never ends: refuse here instead, with what to install.
+    match crate::cuda_toolkit::locate(std::path::Path::new("/"), std::env::var_os("CUDA_PATH")) {
+        crate::cuda_toolkit::Toolkit::Missing(why) => Err(why),
+        _ => Ok(devices),
+    }
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod conv;
+pub mod cuda_toolkit;
 pub mod data;
 pub mod device;
 mod flex_values;
