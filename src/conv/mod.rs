@@ -115,6 +115,30 @@ mod tests {
     }
 
     #[test]
+    fn gradients_through_winograd_match_burns_convolution() {
+        // 16x16 with a 3x3 stride-1 kernel: large enough for kiln to take Winograd's way.
+        let device = Default::default();
+        let config = Conv2dConfig::new([4, 6], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1));
+        let conv: Conv2d<B> = config.init(&device);
+        let x = Tensor::<B, 4>::random([2, 4, 16, 15], Distribution::Normal(0.0, 1.0), &device);
+        let geometry = crate::conv::geometry::ConvGeometry {
+            batch: 2,
+            in_channels: 4,
+            out_channels: 6,
+            input: [16, 15],
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+        };
+        assert!(winograd::chosen(&geometry), "this convolution must take Winograd's way");
+        let (dx, dw, db) = grads(&conv, &x, true);
+        let (rx, rw, rb) = grads(&conv, &x, false);
+        assert_close("input gradient", &dx, &rx);
+        assert_close("weight gradient", &dw.unwrap(), &rw.unwrap());
+        assert_close("bias gradient", &db.unwrap(), &rb.unwrap());
+    }
+
+    #[test]
     fn a_frozen_weight_gets_no_gradient_but_the_input_still_does() {
         let device = Default::default();
         let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [3, 3])

@@ -140,3 +140,21 @@ fn groups_images_deep_in_the_network_and_keeps_large_ones_alone() {
         );
     }
 }
+
+#[test]
+fn kiln_takes_the_stride_1_3x3s_from_14x14_and_leaves_the_rest_to_im2col() {
+    let g = |side: usize, kernel: usize, stride: usize, padding: usize| ConvGeometry {
+        batch: 8,
+        in_channels: 64,
+        out_channels: 64,
+        input: [side, side],
+        kernel: [kernel, kernel],
+        stride: [stride, stride],
+        padding: [padding, padding],
+    };
+    assert!(chosen(&g(56, 3, 1, 1)) && chosen(&g(14, 3, 1, 1)));
+    assert!(!chosen(&g(7, 3, 1, 1)), "7x7: the multiplies are too thin");
+    assert!(!chosen(&g(56, 3, 2, 1)), "a strided 3x3");
+    assert!(!chosen(&g(56, 1, 1, 0)), "a pointwise convolution");
+    assert!(!chosen(&g(224, 7, 2, 3)), "the stem");
+}
