@@ -74,15 +74,7 @@ mod tests {
     use super::*;
 
     fn geometry(input: usize, kernel: usize, stride: usize, padding: usize) -> ConvGeometry {
-        ConvGeometry {
-            batch: 2,
-            in_channels: 2,
-            out_channels: 3,
-            input: [input, input],
-            kernel: [kernel, kernel],
-            stride: [stride, stride],
-            padding: [padding, padding],
-        }
+        ConvGeometry::square(2, [2, 3], input, [kernel, stride, padding])
     }
 
     #[test]

@@ -78,6 +78,28 @@ impl ConvGeometry {
     }
 }
 
+#[cfg(test)]
+impl ConvGeometry {
+    /// A square convolution for tests: `batch` images `side` pixels wide, `[in, out]`
+    /// channels, a square kernel, stride and padding.
+    pub(crate) fn square(
+        batch: usize,
+        [in_channels, out_channels]: [usize; 2],
+        side: usize,
+        [kernel, stride, padding]: [usize; 3],
+    ) -> Self {
+        ConvGeometry {
+            batch,
+            in_channels,
+            out_channels,
+            input: [side, side],
+            kernel: [kernel, kernel],
+            stride: [stride, stride],
+            padding: [padding, padding],
+        }
+    }
+}
+
 /// (kernel, stride, padding, [in channels, out channels, height, width]).
 #[cfg(test)]
 pub(crate) type TestCase = ([usize; 2], [usize; 2], [usize; 2], [usize; 4]);

@@ -141,15 +141,7 @@ mod tests {
     #[test]
     fn images_share_multiplies_per_thread_when_small_and_many_together_when_few_and_not_when_large() {
         let threads = rayon::current_num_threads();
-        let g = |side: usize, batch: usize| ConvGeometry {
-            batch,
-            in_channels: 1,
-            out_channels: 1,
-            input: [side, side],
-            kernel: [1, 1],
-            stride: [1, 1],
-            padding: [0, 0],
-        };
+        let g = |side: usize, batch: usize| ConvGeometry::square(batch, [1, 1], side, [1, 1, 0]);
         let many = 2 * threads;
         assert_eq!(
             Grouping::of(&g(7, many), 9),

@@ -103,15 +103,7 @@ fn each_backward_transform_is_the_adjoint_of_its_forward_one() {
 #[test]
 fn groups_images_deep_in_the_network_and_keeps_large_ones_alone() {
     let threads = rayon::current_num_threads();
-    let g = |side: usize, batch: usize| ConvGeometry {
-        batch,
-        in_channels: 8,
-        out_channels: 8,
-        input: [side, side],
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [1, 1],
-    };
+    let g = |side: usize, batch: usize| ConvGeometry::square(batch, [8, 8], side, [3, 1, 1]);
     let plan_f2 = |g: ConvGeometry| {
         plan(
             Tiling {
@@ -143,14 +135,8 @@ fn groups_images_deep_in_the_network_and_keeps_large_ones_alone() {
 
 #[test]
 fn kiln_takes_the_stride_1_3x3s_from_14x14_and_leaves_the_rest_to_im2col() {
-    let g = |side: usize, kernel: usize, stride: usize, padding: usize| ConvGeometry {
-        batch: 8,
-        in_channels: 64,
-        out_channels: 64,
-        input: [side, side],
-        kernel: [kernel, kernel],
-        stride: [stride, stride],
-        padding: [padding, padding],
+    let g = |side: usize, kernel: usize, stride: usize, padding: usize| {
+        ConvGeometry::square(8, [64, 64], side, [kernel, stride, padding])
     };
     assert!(chosen(&g(56, 3, 1, 1)) && chosen(&g(14, 3, 1, 1)));
     assert!(!chosen(&g(7, 3, 1, 1)), "7x7: the multiplies are too thin");

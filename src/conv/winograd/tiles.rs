@@ -5,8 +5,8 @@
 //! fewer), F(4x4) 36 for 16 (4x fewer, with larger constants and so more rounding).
 //!
 //! Each transform gathers entry (i, j) of every tile of a plane side by side, then applies
-//! its matrix down the tiles' columns and along their rows with the inner loops running over
-//! all of the plane's tiles at once. Tiles are
+//! its matrices down the tiles' columns and along their rows ([`two_sided`]) with the inner
+//! loops running over all of the plane's tiles at once. Tiles are
 //! numbered row by row; position `p = α·a + b` of a transformed tile is its entry (a, b).
 
 /// One F(m x m, 3 x 3): its three matrices, row-major.
@@ -87,14 +87,14 @@ impl Scheme {
         self.alpha() * self.alpha()
     }
 
-    /// Row `r` of Bᵀ.
-    fn bt_row(&self, r: usize) -> &[f32] {
-        &self.bt[r * self.alpha()..][..self.alpha()]
+    /// Bᵀ, α x α.
+    fn bt_matrix(&self) -> Small {
+        Small::of(self.bt, self.alpha(), self.alpha())
     }
 
-    /// Row `r` of Aᵀ.
-    fn at_row(&self, r: usize) -> &[f32] {
-        &self.at[r * self.alpha()..][..self.alpha()]
+    /// Aᵀ, m x α.
+    fn at_matrix(&self) -> Small {
+        Small::of(self.at, self.m, self.alpha())
     }
 }
 
@@ -164,6 +164,64 @@ fn rows(values: &[f32], len: usize, n: usize) -> Vec<&[f32]> {
     values.chunks_exact(len).take(n).collect()
 }
 
+/// A small matrix read through strides: element (r, c) at `r · row_stride + c · col_stride`.
+#[derive(Debug, Clone, Copy)]
+struct Small {
+    values: &'static [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl Small {
+    /// A row-major `rows x cols` matrix.
+    fn of(values: &'static [f32], rows: usize, cols: usize) -> Self {
+        Small {
+            values,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    fn transposed(self) -> Self {
+        Small {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Row `r`'s coefficients.
+    fn row(self, r: usize) -> impl Iterator<Item = f32> {
+        (0..self.cols).map(move |c| self.values[r * self.row_stride + c * self.col_stride])
+    }
+}
+
+/// `Y = L X Rᵀ` over every tile at once: `x[i · cols + j]` is entry (i, j) of every tile
+/// (`tiles` values), with `L.cols` rows and `R.cols` columns; entry (a, b) of Y goes to
+/// `out[(a · R.rows + b) · stride..][..tiles]`. `lx` holds L X in between.
+fn two_sided(l: Small, r: Small, x: &[&[f32]], out: &mut [f32], stride: usize, tiles: usize, lx: &mut Vec<f32>) {
+    let cols = r.cols;
+    let lx = grown(lx, l.rows * cols * tiles);
+    for (aj, dst) in lx.chunks_exact_mut(tiles).enumerate() {
+        let (a, j) = (aj / cols, aj % cols);
+        let inputs: Vec<&[f32]> = (0..l.cols).map(|i| x[i * cols + j]).collect();
+        combine(l.row(a), &inputs, dst);
+    }
+    let lx = rows(lx, tiles, l.rows * cols);
+    for a in 0..l.rows {
+        for b in 0..r.rows {
+            let dst = &mut out[(a * r.rows + b) * stride..][..tiles];
+            combine(r.row(b), &lx[a * cols..(a + 1) * cols], dst);
+        }
+    }
+}
+
 /// `Bᵀ d B` for every input tile of `plane` (padded by one pixel on each side: a padded
 /// 3x3, stride-1 convolution). `out` holds the plane's tiles at each position, `stride`
 /// values from one position to the next: `out[p · stride + t]` for tile `t`.
@@ -190,22 +248,16 @@ pub fn input_tiles(tiling: Tiling, plane: &[f32], out: &mut [f32], stride: usize
             }
         }
     }
-    // Bᵀ down the columns: e[a][j] = Σ_i Bᵀ[a][i] d[i][j].
-    let e = grown(&mut work.second, alpha * alpha * tiles);
-    let d = rows(d, tiles, alpha * alpha);
-    for (aj, dst) in e.chunks_exact_mut(tiles).enumerate() {
-        let (a, j) = (aj / alpha, aj % alpha);
-        let inputs: Vec<&[f32]> = (0..alpha).map(|i| d[i * alpha + j]).collect();
-        combine(s.bt_row(a).iter().copied(), &inputs, dst);
-    }
-    // B along the rows: V[a][b] = Σ_j e[a][j] Bᵀ[b][j].
-    let e = rows(e, tiles, alpha * alpha);
-    for a in 0..alpha {
-        for b in 0..alpha {
-            let dst = &mut out[(alpha * a + b) * stride..][..tiles];
-            combine(s.bt_row(b).iter().copied(), &e[a * alpha..(a + 1) * alpha], dst);
-        }
-    }
+    let bt = s.bt_matrix();
+    two_sided(
+        bt,
+        bt,
+        &rows(d, tiles, alpha * alpha),
+        out,
+        stride,
+        tiles,
+        &mut work.second,
+    );
 }
 
 /// `Aᵀ M A` for every tile of one output plane, `m[p · stride + t]` as [`input_tiles`] lays
@@ -216,30 +268,22 @@ pub fn output_plane(tiling: Tiling, m: &[f32], stride: usize, bias: f32, plane: 
     let [h, w] = tiling.size;
     let [_, tw] = tiling.tiles();
     let products: Vec<&[f32]> = (0..alpha * alpha).map(|p| &m[p * stride..][..tiles]).collect();
-    // Aᵀ down the columns: e[r][b] = Σ_a Aᵀ[r][a] M[a][b].
-    let e = grown(&mut work.first, side * alpha * tiles);
-    for (rb, dst) in e.chunks_exact_mut(tiles).enumerate() {
-        let (r, b) = (rb / alpha, rb % alpha);
-        let inputs: Vec<&[f32]> = (0..alpha).map(|a| products[a * alpha + b]).collect();
-        combine(s.at_row(r).iter().copied(), &inputs, dst);
-    }
-    // A along the rows, y[r][q] = Σ_b e[r][b] Aᵀ[q][b], then each into its place.
-    let e = rows(e, tiles, side * alpha);
-    let y = grown(&mut work.second, tiles);
-    for r in 0..side {
-        for q in 0..side {
-            combine(s.at_row(q).iter().copied(), &e[r * alpha..(r + 1) * alpha], y);
-            // Tile columns whose column q lies inside the plane.
-            let inside = w.saturating_sub(q).div_ceil(side);
-            for (ty, values) in y.chunks_exact(tw).enumerate() {
-                let oy = side * ty + r;
-                if oy >= h || inside == 0 {
-                    break;
-                }
-                let dst = &mut plane[oy * w + q..];
-                for (tx, v) in values[..inside].iter().enumerate() {
-                    dst[side * tx] = bias + v;
-                }
+    // y[r][q][t]: output (r, q) of every tile t.
+    let y = grown(&mut work.first, side * side * tiles);
+    let at = s.at_matrix();
+    two_sided(at, at, &products, y, tiles, tiles, &mut work.second);
+    for (rq, values) in y.chunks_exact(tiles).enumerate() {
+        let (r, q) = (rq / side, rq % side);
+        // Tile columns whose column q lies inside the plane.
+        let inside = w.saturating_sub(q).div_ceil(side);
+        for (ty, values) in values.chunks_exact(tw).enumerate() {
+            let oy = side * ty + r;
+            if oy >= h || inside == 0 {
+                break;
+            }
+            let dst = &mut plane[oy * w + q..];
+            for (tx, v) in values[..inside].iter().enumerate() {
+                dst[side * tx] = bias + v;
             }
         }
     }
@@ -250,7 +294,7 @@ pub fn output_plane(tiling: Tiling, m: &[f32], stride: usize, bias: f32, plane: 
 /// edge, where no output exists).
 pub fn output_grad_tiles(tiling: Tiling, dy: &[f32], out: &mut [f32], stride: usize, work: &mut Work) {
     let s = tiling.scheme;
-    let (side, alpha, tiles) = (s.m, s.alpha(), tiling.count());
+    let (side, tiles) = (s.m, tiling.count());
     let [h, w] = tiling.size;
     let [_, tw] = tiling.tiles();
     // d[p][q][t]: output (p, q) of every tile t, zero beyond the edge.
@@ -269,26 +313,8 @@ pub fn output_grad_tiles(tiling: Tiling, dy: &[f32], out: &mut [f32], stride: us
             }
         }
     }
-    // A down the columns: e[a][q] = Σ_p A[a][p] d[p][q], A[a][p] = Aᵀ[p][a].
-    let e = grown(&mut work.second, alpha * side * tiles);
-    let d = rows(d, tiles, side * side);
-    for (aq, dst) in e.chunks_exact_mut(tiles).enumerate() {
-        let (a, q) = (aq / side, aq % side);
-        let inputs: Vec<&[f32]> = (0..side).map(|p| d[p * side + q]).collect();
-        combine((0..side).map(|p| s.at[p * alpha + a]), &inputs, dst);
-    }
-    // And along the rows: dM[a][b] = Σ_q e[a][q] A[b][q].
-    let e = rows(e, tiles, alpha * side);
-    for a in 0..alpha {
-        for b in 0..alpha {
-            let dst = &mut out[(alpha * a + b) * stride..][..tiles];
-            combine(
-                (0..side).map(|q| s.at[q * alpha + b]),
-                &e[a * side..(a + 1) * side],
-                dst,
-            );
-        }
-    }
+    let a = s.at_matrix().transposed();
+    two_sided(a, a, &rows(d, tiles, side * side), out, stride, tiles, &mut work.second);
 }
 
 /// `G g Gᵀ` for one 3x3 kernel `g`, row-major, into `out` (α² values).
