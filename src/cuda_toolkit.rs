@@ -1,10 +1,10 @@
 //! Where the CUDA headers are. Burn's CUDA backend (cubecl) compiles its kernels at run time
 //! with NVRTC, passing it `$CUDA_PATH/include`; without `CUDA_PATH` it tries only
 //! /usr/local/cuda, /opt/cuda and /usr (for /usr/bin/nvcc), and where none exists it panics on
-//! its device thread, which the caller never hears of: the first step simply never ends. A
-//! machine with the toolkit under /usr/local/cuda-13.0 and no symlink is such a machine.
-//! kiln therefore finds the headers itself, points cubecl at them, and otherwise says what
-//! is missing before training starts.
+//! its device thread at the first kernel, deep inside the first step. A machine with the
+//! toolkit under /usr/local/cuda-13.0 and no symlink is such a machine. kiln therefore finds
+//! the headers itself, points cubecl at them, and otherwise says what is missing before
+//! training starts.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

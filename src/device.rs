@@ -100,8 +100,8 @@ fn probe_cuda() -> CudaProbe {
     let devices = result::device::get_count()
         .map(|n| n.max(0) as usize)
         .map_err(|e| format!("the NVIDIA driver cannot count devices ({e})"))?;
-    // Without the headers cubecl's first kernel compile panics on its own thread and the step
-    // never ends: refuse here instead, with what to install.
+    // Without the headers cubecl's first kernel compile panics on its own thread, inside the
+    // first step: refuse here instead, with what to install.
     match crate::cuda_toolkit::locate(std::path::Path::new("/"), std::env::var_os("CUDA_PATH")) {
         crate::cuda_toolkit::Toolkit::Missing(why) => Err(why),
         _ => Ok(devices),
