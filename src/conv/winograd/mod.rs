@@ -28,15 +28,15 @@ const MIN_COLUMNS: usize = 512;
 
 /// The fewest output pixels per image at which kiln's convolutions (forward and both
 /// gradients) use this module. `cargo bench --bench conv -- --winograd` (BENCHMARKS.md),
-/// batch 8, three runs, against im2col: 1.3–1.5x at 56x56, 1.1–1.2x at 28x28, 1.0–1.2x at
-/// 14x14, 0.35–0.6x at 7x7, where 16 tiles an image make the per-position multiplies too thin
+/// batch 8, four runs, against im2col: 1.1–1.7x at 56x56, 0.9–1.25x at 28x28, 1.0–1.3x at
+/// 14x14, 0.3–0.6x at 7x7, where 16 tiles an image make the per-position multiplies too thin
 /// (the transformed weights, 16/9 the kernels' size, are packed for a few columns each).
 pub const FROM_PIXELS: usize = 14 * 14;
 
 /// The scheme kiln computes with: F(2x2, 3x3). F(4x4, 3x3) does a quarter of the direct
 /// multiplies against F(2x2)'s 4/9, but its transforms move more values and it rounds ten
-/// times worse (1e-5 against 1e-6 of the largest value); in the same runs it went 0.85–1.45x
-/// F(2x2)'s speed at 28–56 px, 0.55–0.75x at 14: not enough to pay for the rounding.
+/// times worse (1e-5 against 1e-6 of the largest value); in the same runs it went 0.65–1.45x
+/// F(2x2)'s speed at 28–56 px, 0.45–0.75x at 14: not enough to pay for the rounding.
 pub const SCHEME: Scheme = F2;
 
 /// Whether `g` is a convolution this module computes.
