@@ -26,16 +26,21 @@ pub enum Toolkit {
 /// Locates the toolkit under `root` (`/` on a real machine; a test's own folder in tests),
 /// given the value of `CUDA_PATH`.
 pub fn locate(root: &Path, cuda_path: Option<OsString>) -> Toolkit {
-    let has_headers = |dir: &Path| root.join(strip_root(dir)).join(HEADER).is_file();
-    if let Some(path) = cuda_path.filter(|p| !p.is_empty()).map(PathBuf::from) {
-        return if has_headers(&path) {
-            Toolkit::Found(path)
+    // The directory cubecl will use: found when it has the headers, else `missing` says why.
+    let used = |dir: PathBuf, missing: &dyn Fn(&Path) -> String| {
+        if root.join(strip_root(&dir)).join(HEADER).is_file() {
+            Toolkit::Found(dir)
         } else {
-            Toolkit::Missing(format!(
+            Toolkit::Missing(missing(&dir))
+        }
+    };
+    if let Some(path) = cuda_path.filter(|p| !p.is_empty()).map(PathBuf::from) {
+        return used(path, &|dir| {
+            format!(
                 "CUDA_PATH is {}, which has no {HEADER}; point it at the CUDA toolkit",
-                path.display()
-            ))
-        };
+                dir.display()
+            )
+        });
     }
     // cubecl's own defaults, in its order: the first that exists is the one it uses.
     let defaults = [
@@ -47,15 +52,12 @@ pub fn locate(root: &Path, cuda_path: Option<OsString>) -> Toolkit {
         .iter()
         .find(|(probe, _)| root.join(strip_root(Path::new(probe))).exists())
     {
-        let dir = PathBuf::from(dir);
-        return if has_headers(&dir) {
-            Toolkit::Found(dir)
-        } else {
-            Toolkit::Missing(format!(
+        return used(PathBuf::from(dir), &|dir| {
+            format!(
                 "{} has no {HEADER}; install the CUDA toolkit's headers there, or set CUDA_PATH to a toolkit that has them",
                 dir.display()
-            ))
-        };
+            )
+        });
     }
     match newest_versioned(root) {
         Some(dir) => Toolkit::Elsewhere(dir),

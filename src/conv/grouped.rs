@@ -95,6 +95,51 @@ pub fn each_group<T: Send>(
     }
 }
 
+/// The sum over groups of what `group` computes for each pair of an input group
+/// (`first_len` values of `first`) and its match in `second` (`second_len` values): `len`
+/// values. Side by side, each group on its own thread makes its own sum (multiplies
+/// single-threaded) and the sums are added in order afterwards; one after another, the groups
+/// accumulate into one sum, each multiply split over the threads (by rows and columns, never
+/// the sum). Either way the rounding does not depend on which thread ran what. `group` gets
+/// its scratch, the pair, the sum and whether to add to it (else overwrite it).
+pub fn sum_over_groups<T: Send>(
+    side_by_side: bool,
+    (first, first_len): (&[f32], usize),
+    (second, second_len): (&[f32], usize),
+    len: usize,
+    buffers: impl Fn() -> T + Sync + Send,
+    group: impl Fn(&mut T, (&[f32], &[f32]), &mut [f32], bool, gemm::Parallelism) + Sync + Send,
+) -> Vec<f32> {
+    if side_by_side {
+        let partials: Vec<Vec<f32>> = first
+            .par_chunks(first_len)
+            .zip(second.par_chunks(second_len))
+            .map_init(buffers, |b, pair| {
+                let mut sum = vec![0f32; len];
+                group(b, pair, &mut sum, false, gemm::Parallelism::None);
+                sum
+            })
+            .collect();
+        return sum_in_order(partials, len);
+    }
+    let mut sum = vec![0f32; len];
+    let mut b = buffers();
+    for (i, pair) in first.chunks(first_len).zip(second.chunks(second_len)).enumerate() {
+        group(&mut b, pair, &mut sum, i > 0, gemm::Parallelism::Rayon(0));
+    }
+    sum
+}
+
+/// The partial sums added in order, the first taken as it is.
+pub fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    let mut partials = partials.into_iter();
+    let mut sum = partials.next().unwrap_or_else(|| vec![0f32; len]);
+    for partial in partials {
+        sum.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+    }
+    sum
+}
+
 /// Copies row-major images `[n, channels, pixels]` into `[channels, n · pixels]`.
 pub fn gather(images: &[f32], channels: usize, pixels: usize, out: &mut [f32]) {
     let n = images.len() / (channels * pixels);

@@ -4,7 +4,7 @@ use burn::backend::Flex;
 use burn::tensor::ops::{ConvOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use super::geometry::{ConvGeometry, TEST_CASES};
+use super::geometry::{ConvGeometry, TEST_CASES, TestCase};
 use super::grouped::Grouping;
 
 /// Each way a batch can be spread over multiplies: each image alone, one multiply per thread,
@@ -21,8 +21,13 @@ pub fn groupings(g: &ConvGeometry) -> [Grouping; 4] {
 /// Each of [`TEST_CASES`] at batch 1 (one image: each multiply split over the cores), 3, and
 /// one more than there are threads (whole images per thread, unevenly).
 pub fn geometries() -> Vec<ConvGeometry> {
+    at_test_batches(&TEST_CASES)
+}
+
+/// Each of `cases` at the batches of [`geometries`].
+pub fn at_test_batches(cases: &[TestCase]) -> Vec<ConvGeometry> {
     let batches = [1, 3, rayon::current_num_threads() + 1];
-    TEST_CASES
+    cases
         .iter()
         .flat_map(|&(kernel, stride, padding, [in_channels, out_channels, h, w])| {
             batches.map(|batch| ConvGeometry {

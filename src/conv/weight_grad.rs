@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::crop::Crop;
 use super::geometry::ConvGeometry;
-use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, gather};
+use super::grouped::{Grouping, TOGETHER_FORWARD_UP_TO, gather, sum_in_order, sum_over_groups};
 use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
@@ -106,34 +106,14 @@ fn weight_grad_grouped(images: usize, side_by_side: bool, g: &ConvGeometry, x: &
         );
     };
     let groups_len = (images * g.image_len(), images * g.out_channels * pixels);
-    if side_by_side {
-        let partials: Vec<Vec<f32>> = x
-            .par_chunks(groups_len.0)
-            .zip(dy.par_chunks(groups_len.1))
-            .map_init(buffers, |b, pair| {
-                let mut dw = vec![0f32; g.out_channels * ck];
-                group(b, pair, &mut dw, false, gemm::Parallelism::None);
-                dw
-            })
-            .collect();
-        return sum_in_order(partials, g.out_channels * ck);
-    }
-    let mut dw = vec![0f32; g.out_channels * ck];
-    let mut b = buffers();
-    for (i, pair) in x.chunks(groups_len.0).zip(dy.chunks(groups_len.1)).enumerate() {
-        group(&mut b, pair, &mut dw, i > 0, gemm::Parallelism::Rayon(0));
-    }
-    dw
-}
-
-/// The partial sums added in order, the first taken as it is.
-pub(super) fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
-    let mut partials = partials.into_iter();
-    let mut sum = partials.next().unwrap_or_else(|| vec![0f32; len]);
-    for partial in partials {
-        sum.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
-    }
-    sum
+    sum_over_groups(
+        side_by_side,
+        (x, groups_len.0),
+        (dy, groups_len.1),
+        g.out_channels * ck,
+        buffers,
+        group,
+    )
 }
 
 #[cfg(test)]

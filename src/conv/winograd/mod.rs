@@ -15,10 +15,9 @@ mod tiles;
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::each_group;
+use super::grouped::{each_group, sum_over_groups};
 use super::matmul::{Strided, matmul_strided};
 use super::scratch::Buffer;
-use super::weight_grad::sum_in_order;
 pub use tiles::{F2, F4, Scheme};
 use tiles::{Tiling, Work};
 
@@ -143,51 +142,35 @@ pub fn weight_grad_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], dy: &[f32])
             Buffer::take(positions * cout * columns),
         )
     };
-    let group = |(v, dm): &mut (Buffer, Buffer), (xg, dyg): (&[f32], &[f32]), du: &mut [f32], accumulate, parallel| {
-        let n = xg.len() / g.image_len();
-        let cols = n * tiling.count();
-        let (v, dm) = (&mut v[..positions * cin * cols], &mut dm[..positions * cout * cols]);
-        transform_planes(parallel, tiling, xg, cin, v, tiles::input_tiles);
-        transform_planes(parallel, tiling, dyg, cout, dm, tiles::output_grad_tiles);
-        let (v, dm) = (&*v, &*dm);
-        // dU[p] (Cout x Cin) = dM[p] (Cout x tiles) · V[p]ᵀ (tiles x Cin), both [channel][p][tile].
-        chunks(parallel, du, cout * cin, |p, du_p| {
-            let vt = Strided {
-                data: &v[p * cols..],
-                row_stride: 1,
-                col_stride: positions * cols,
-            };
-            matmul_strided(
-                [cout, cin, cols],
-                (du_p, cin),
-                accumulate,
-                position(dm, p, positions, cols),
-                vt,
-                gemm::Parallelism::None,
-            );
-        });
-    };
+    let group =
+        |(v, dm): &mut (Buffer, Buffer), (xg, dyg): (&[f32], &[f32]), du: &mut [f32], accumulate, parallelism| {
+            let parallel = !matches!(parallelism, gemm::Parallelism::None);
+            let n = xg.len() / g.image_len();
+            let cols = n * tiling.count();
+            let (v, dm) = (&mut v[..positions * cin * cols], &mut dm[..positions * cout * cols]);
+            transform_planes(parallel, tiling, xg, cin, v, tiles::input_tiles);
+            transform_planes(parallel, tiling, dyg, cout, dm, tiles::output_grad_tiles);
+            let (v, dm) = (&*v, &*dm);
+            // dU[p] (Cout x Cin) = dM[p] (Cout x tiles) · V[p]ᵀ (tiles x Cin), both [channel][p][tile].
+            chunks(parallel, du, cout * cin, |p, du_p| {
+                let vt = Strided {
+                    data: &v[p * cols..],
+                    row_stride: 1,
+                    col_stride: positions * cols,
+                };
+                matmul_strided(
+                    [cout, cin, cols],
+                    (du_p, cin),
+                    accumulate,
+                    position(dm, p, positions, cols),
+                    vt,
+                    gemm::Parallelism::None,
+                );
+            });
+        };
     let du_len = positions * cout * cin;
     let (x_len, dy_len) = (images * g.image_len(), images * cout * plane);
-    let du = if side_by_side {
-        let partials: Vec<Vec<f32>> = x
-            .par_chunks(x_len)
-            .zip(dy.par_chunks(dy_len))
-            .map_init(buffers, |b, pair| {
-                let mut du = vec![0f32; du_len];
-                group(b, pair, &mut du, false, false);
-                du
-            })
-            .collect();
-        sum_in_order(partials, du_len)
-    } else {
-        let mut du = vec![0f32; du_len];
-        let mut b = buffers();
-        for (i, pair) in x.chunks(x_len).zip(dy.chunks(dy_len)).enumerate() {
-            group(&mut b, pair, &mut du, i > 0, true);
-        }
-        du
-    };
+    let du = sum_over_groups(side_by_side, (x, x_len), (dy, dy_len), du_len, buffers, group);
     kernel_grads(scheme, &du, cout, cin)
 }
 
@@ -203,14 +186,19 @@ pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) 
     assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
     assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
     let (cin, cout) = (g.in_channels, g.out_channels);
+    // turned[ci][co] is w[co][ci] reversed; written kernel by kernel over the threads.
     let mut turned = vec![0f32; w.len()];
-    for (i, kernel) in w.chunks_exact(9).enumerate() {
-        let (co, ci) = (i / cin, i % cin);
-        let dst = &mut turned[(ci * cout + co) * 9..][..9];
-        for (d, s) in dst.iter_mut().zip(kernel.iter().rev()) {
-            *d = *s;
-        }
-    }
+    turned
+        .par_chunks_mut(9)
+        .enumerate()
+        .with_min_len(256)
+        .for_each(|(i, dst)| {
+            let (ci, co) = (i / cout, i % cout);
+            let kernel = &w[(co * cin + ci) * 9..][..9];
+            for (d, s) in dst.iter_mut().zip(kernel.iter().rev()) {
+                *d = *s;
+            }
+        });
     let backwards = ConvGeometry {
         in_channels: cout,
         out_channels: cin,

@@ -1,4 +1,5 @@
-use super::super::test_support::{assert_close, burn_forward, burn_grads, random};
+use super::super::geometry::TestCase;
+use super::super::test_support::{assert_close, at_test_batches, burn_forward, burn_grads, random};
 use super::*;
 
 /// Padded 3x3 stride-1 convolutions: sides that are and are not multiples of the tile
@@ -14,21 +15,8 @@ fn geometries() -> Vec<ConvGeometry> {
         [6, 2, 3, 8],
         [8, 8, 12, 9],
     ];
-    let batches = [1, 3, rayon::current_num_threads() + 1];
-    shapes
-        .iter()
-        .flat_map(|&[in_channels, out_channels, h, w]| {
-            batches.map(|batch| ConvGeometry {
-                batch,
-                in_channels,
-                out_channels,
-                input: [h, w],
-                kernel: [3, 3],
-                stride: [1, 1],
-                padding: [1, 1],
-            })
-        })
-        .collect()
+    let cases: Vec<TestCase> = shapes.map(|shape| ([3, 3], [1, 1], [1, 1], shape)).to_vec();
+    at_test_batches(&cases)
 }
 
 #[test]
