@@ -6,8 +6,9 @@ synthetic inputs, cross-entropy and AdamW over the trainable parameters; frozen 
 requires_grad off and BatchNorm in eval mode, as kiln freezes them. Prints one line (or one
 JSON object with --json) per combination of the listed values.
 
-bf16 on CUDA uses torch.autocast (PyTorch's usual mixed precision); kiln's bf16 keeps the
-whole model in bf16. Peak memory: the process's peak RSS on the CPU (run one benchmark per
+bf16 and f16 on CUDA use torch.autocast (PyTorch's usual mixed precision), f16 with a
+GradScaler; kiln does the same: f32 weights, convolutions in half, the loss scaled for f16
+(PyTorch's autocast also runs the head's matrix multiply in half, kiln keeps it f32). Peak memory: the process's peak RSS on the CPU (run one benchmark per
 process for a figure of its own), the caching allocator's peak reservation on a GPU.
 """
 
@@ -59,7 +60,9 @@ def bench(args, arch, mode, batch, precision, device):
     model = getattr(torchvision.models, arch)(num_classes=args.classes).to(device)
     x = torch.randn(batch, 3, args.image_size, args.image_size, device=device)
     y = torch.randint(0, args.classes, (batch,), device=device)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    half = {"bf16": torch.bfloat16, "f16": torch.float16}.get(precision)
+    autocast = torch.autocast(device_type=device.type, dtype=half or torch.float32, enabled=half is not None)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "f16")
     if mode == "eval":
         model.eval()
 
@@ -87,8 +90,9 @@ def bench(args, arch, mode, batch, precision, device):
             loss.item()
             (logits.argmax(1) == y).sum().item()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
 
     times = []
     for i in range(args.warmup + args.steps):

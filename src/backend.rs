@@ -17,44 +17,34 @@ pub type Cpu = burn::backend::Flex;
 /// The CPU backend with autodiff, for training.
 pub type CpuTrain = burn::backend::Autodiff<Cpu>;
 
-/// CUDA in f32 and bf16 (the float type is the backend's: weights, activations, optimizer state).
+/// CUDA. Weights and optimizer state are always f32; `train.precision` f16 or bf16 casts the
+/// convolutions' operands down (see [`crate::conv::conv2d`]).
 #[cfg(feature = "cuda")]
 pub type Cuda = burn::backend::Cuda<f32>;
-#[cfg(feature = "cuda")]
-pub type CudaBf16 = burn::backend::Cuda<half::bf16>;
 
 /// Runs `$body` with `$b` bound to the autodiff backend and `$dev` to the device that a
-/// [`Selected`] device and precision name: one list of backends for every entry point.
-/// Device selection has already refused the pairs that reach `unreachable!`.
+/// [`Selected`] device names: one list of backends for every entry point. The precision is
+/// the model's (`ResNet::computing_in`), not the backend's; device selection has refused
+/// half precision on the CPU, and CUDA without the feature.
 ///
 /// [`Selected`]: crate::device::Selected
 #[macro_export]
 macro_rules! with_backend {
-    ($selected:expr, $precision:expr, |$dev:ident : $b:ident| $body:expr) => {{
-        match ($selected, $precision) {
-            ($crate::device::Selected::Cpu, _) => {
+    ($selected:expr, |$dev:ident : $b:ident| $body:expr) => {{
+        match $selected {
+            $crate::device::Selected::Cpu => {
                 type $b = $crate::backend::CpuTrain;
                 let $dev: burn::backend::flex::FlexDevice = Default::default();
                 $body
             }
             #[cfg(feature = "cuda")]
-            ($crate::device::Selected::Cuda(index), $crate::config::Precision::F32) => {
+            $crate::device::Selected::Cuda(index) => {
                 type $b = burn::backend::Autodiff<$crate::backend::Cuda>;
                 let $dev = burn::backend::cuda::CudaDevice::new(index);
                 $body
             }
-            #[cfg(feature = "cuda")]
-            ($crate::device::Selected::Cuda(index), $crate::config::Precision::Bf16) => {
-                type $b = burn::backend::Autodiff<$crate::backend::CudaBf16>;
-                let $dev = burn::backend::cuda::CudaDevice::new(index);
-                $body
-            }
-            #[cfg(feature = "cuda")]
-            ($crate::device::Selected::Cuda(_), $crate::config::Precision::F16) => {
-                unreachable!("device selection refuses f16")
-            }
             #[cfg(not(feature = "cuda"))]
-            ($crate::device::Selected::Cuda(_), _) => unreachable!("device selection refuses CUDA without the feature"),
+            $crate::device::Selected::Cuda(_) => unreachable!("device selection refuses CUDA without the feature"),
         }
     }};
 }
@@ -244,5 +234,3 @@ impl<B> TrainBackend for B where B: AutodiffBackend<InnerBackend: KilnBackend> +
 
 #[cfg(feature = "cuda")]
 impl KilnBackend for Cuda {}
-#[cfg(feature = "cuda")]
-impl KilnBackend for CudaBf16 {}

@@ -77,14 +77,10 @@ pub fn resolve(
         }
     };
     match (selected, precision) {
-        (_, Precision::F32) | (Selected::Cuda(_), Precision::Bf16) => Ok(selected),
+        (_, Precision::F32) | (Selected::Cuda(_), _) => Ok(selected),
         (Selected::Cpu, _) => {
             anyhow::bail!("train.precision = \"{precision}\" is for CUDA; on the CPU kiln trains in f32: use \"f32\"")
         }
-        (Selected::Cuda(_), _) => anyhow::bail!(
-            "train.precision = \"f16\" needs loss scaling, which kiln does not do yet; use \"bf16\" (as fast on \
-             Ampere and later, with f32's range) or \"f32\""
-        ),
     }
 }
 
@@ -168,17 +164,19 @@ mod tests {
     }
 
     #[test]
-    fn half_precision_is_refused_on_the_cpu_and_f16_everywhere() {
+    fn half_precision_is_for_cuda_only() {
         let m = msg(resolve(Device::Cpu, Precision::Bf16, true, Ok(1)));
         assert!(m.contains("train.precision = \"bf16\" is for CUDA"), "{m}");
         let m = msg(resolve(Device::Auto, Precision::Bf16, true, Err("none".into())));
         assert!(m.contains("is for CUDA"), "{m}");
-        assert_eq!(
-            resolve(Device::Cuda(0), Precision::Bf16, true, Ok(1)).unwrap(),
-            Selected::Cuda(0)
-        );
-        let m = msg(resolve(Device::Cuda(0), Precision::F16, true, Ok(1)));
-        assert!(m.contains("loss scaling") && m.contains("bf16"), "{m}");
+        for precision in [Precision::Bf16, Precision::F16] {
+            assert_eq!(
+                resolve(Device::Cuda(0), precision, true, Ok(1)).unwrap(),
+                Selected::Cuda(0)
+            );
+        }
+        let m = msg(resolve(Device::Cpu, Precision::F16, true, Ok(1)));
+        assert!(m.contains("train.precision = \"f16\" is for CUDA"), "{m}");
     }
 
     #[test]

@@ -130,8 +130,9 @@ impl Printer {
                 let wait = s.data_wait_ms / s.step_ms.max(1e-9) * 100.0;
                 let lr = s.lr.get("head").copied().unwrap_or(0.0);
                 let backbone = s.lr.get("layer4").copied().unwrap_or(0.0);
+                let scale = s.loss_scale.map(|v| format!(" loss scale {v}")).unwrap_or_default();
                 format!(
-                    "epoch {}/{} step {} loss {:.4} lr {backbone:.2e}/{lr:.2e} {:.1} img/s data wait {wait:.0}%",
+                    "epoch {}/{} step {} loss {:.4} lr {backbone:.2e}/{lr:.2e} {:.1} img/s data wait {wait:.0}%{scale}",
                     r.epoch, self.epochs, r.step, s.loss, s.images_per_second
                 )
             }
@@ -211,4 +212,33 @@ fn finished_line(s: &Summary) -> String {
         s.images_per_second,
         s.wall_seconds
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::event::StepInfo;
+
+    #[test]
+    fn a_step_line_shows_the_f16_loss_scale_when_there_is_one() {
+        let mut printer = Printer::new(1);
+        let step = |loss_scale| Record {
+            time: 0.0,
+            step: 3,
+            epoch: 1,
+            event: Event::Step(StepInfo {
+                loss: 0.5,
+                lr: [("head".to_string(), 1e-3), ("layer4".to_string(), 1e-4)].into(),
+                grad_norm: Some(1.0),
+                loss_scale,
+                images_per_second: 10.0,
+                data_wait_ms: 1.0,
+                step_ms: 100.0,
+            }),
+        };
+        let line = printer.line(&step(Some(32768.0))).unwrap();
+        assert!(line.ends_with("data wait 1% loss scale 32768"), "{line}");
+        let line = printer.line(&step(None)).unwrap();
+        assert!(line.ends_with("data wait 1%"), "{line}");
+    }
 }

@@ -68,7 +68,7 @@ fn frozen_parts_stay_bit_identical_while_the_rest_trains() {
         let logits = model.head(model.features(x.clone(), &modes));
         let loss = logits.square().mean();
         let grads = loss.backward();
-        model = step(&mut optim, model, grads, &lrs, 1.0).0;
+        model = step(&mut optim, model, grads, &lrs, 1.0, None).0;
     }
     let after = dump(&model);
     for (name, values) in &before {
@@ -107,27 +107,33 @@ impl<B: AutodiffBackend> TensorVisitor<B> for FixedGradLoss<B> {
     fn buffer(&mut self, _: &str, _: &mut RunningState<Tensor<B, 1>>) {}
 }
 
+/// Also with the loss scaled as f16 training scales it: the step divides the scale out again,
+/// so PyTorch's unscaled figures still hold.
 #[test]
 fn clipping_uses_the_global_norm_like_pytorch() {
     type B = CpuTrain;
     let expected: serde_json::Value = serde_json::from_str(include_str!("fixtures/train/clip.json")).unwrap();
-    for (max_norm, key) in [(1.0, "1.0"), (1e6, "1000000.0")] {
+    let cases = [(1.0, "1.0"), (1e6, "1000000.0")]
+        .into_iter()
+        .flat_map(|case| [(case, None), (case, Some(1024.0))]);
+    for ((max_norm, key), loss_scale) in cases {
         let mut model: ResNet<B> = ResNetConfig::new(Arch::ResNet18, 3).init(&Default::default());
         let before = dump(&model);
         let mut loss = FixedGradLoss::<B> { total: None };
         model.walk_tensors(&mut loss);
-        let grads = loss.total.unwrap().backward();
+        let grads = (loss.total.unwrap() * loss_scale.unwrap_or(1.0)).backward();
         // Plain SGD at LR 1: each parameter moves by exactly its clipped gradient.
         let mut optim = Optim::<B>::new(&train_config("momentum = 0.0\nweight_decay = 0.0"));
         let lrs = ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
             .iter()
             .map(|g| (g.to_string(), 1.0))
             .collect();
-        let (model, norm) = step(&mut optim, model, grads, &lrs, max_norm);
+        let (model, norm, stepped) = step(&mut optim, model, grads, &lrs, max_norm, loss_scale);
+        assert!(stepped);
         let torch_norm = expected[key]["total_norm"].as_f64().unwrap();
         assert!(
             (norm - torch_norm).abs() / torch_norm < 1e-5,
-            "norm {norm} vs PyTorch {torch_norm}"
+            "norm {norm} vs PyTorch {torch_norm} (loss scale {loss_scale:?})"
         );
         let after = dump(&model);
         for tensor in ["fc.bias", "layer2.0.bn1.weight"] {
@@ -136,7 +142,7 @@ fn clipping_uses_the_global_norm_like_pytorch() {
                 let moved = (before[tensor][i] - after[tensor][i]) as f64;
                 assert!(
                     (moved - g).abs() < 1e-6,
-                    "{tensor}[{i}]: moved {moved}, PyTorch grad {g}"
+                    "{tensor}[{i}]: moved {moved}, PyTorch grad {g} (loss scale {loss_scale:?})"
                 );
             }
         }

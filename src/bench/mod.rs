@@ -20,6 +20,7 @@ use crate::device::Selected;
 use crate::model::{Arch, BnModes, FoldedPrefix, ResNetConfig};
 use crate::train::freeze::FreezeState;
 use crate::train::loss::LossFn;
+use crate::train::loss_scale::LossScale;
 use crate::train::optim::Optim;
 use crate::train::step::{StepInput, StepSettings, train_step};
 use crate::train::targets::Targets;
@@ -67,7 +68,7 @@ pub struct Spec {
 
 /// Runs the benchmark on the backend `spec.device` and `spec.precision` name.
 pub fn run(spec: &Spec) -> Report {
-    crate::with_backend!(spec.device, spec.precision, |device: B| run_on::<B>(spec, &device))
+    crate::with_backend!(spec.device, |device: B| run_on::<B>(spec, &device))
 }
 
 fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
@@ -76,7 +77,9 @@ fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
     let [n, s] = [spec.batch, spec.image_size];
     let images = Tensor::<B, 4>::random([n, 3, s, s], Distribution::Normal(0.0, 1.0), device);
     let labels = Tensor::<B, 1, Int>::random([n], Distribution::Uniform(0.0, spec.classes as f64), device);
-    let model = ResNetConfig::new(spec.arch, spec.classes).init::<B>(device);
+    let model = ResNetConfig::new(spec.arch, spec.classes)
+        .init::<B>(device)
+        .computing_in(spec.precision);
     let mut step_seconds = Vec::with_capacity(spec.steps);
     // Warm-up steps go to stderr as they finish: on a GPU the first ones compile and tune
     // kernels, and how long that takes is worth seeing (stdout stays the result alone).
@@ -136,16 +139,20 @@ fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
             .iter()
             .map(|g| (g.to_string(), 1e-4))
             .collect();
-        let settings = StepSettings {
+        // f16 scales its loss as training does, skipped steps and all.
+        let mut scale = (spec.precision == Precision::F16).then(LossScale::default);
+        let mut settings = StepSettings {
             modes: &modes,
             lr: &lr,
             clip: 0.0,
             prefix: prefix.as_ref(),
+            loss_scale: None,
         };
         for i in 0..spec.warmup + spec.steps {
+            settings.loss_scale = scale.map(|s| s.scale);
             let secs = time(&mut || {
                 let m = model.take().expect("the model is put back after each step");
-                let (m, _) = train_step(
+                let (m, result) = train_step(
                     m,
                     &mut optim,
                     &loss,
@@ -154,6 +161,10 @@ fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
                     &settings,
                 );
                 model = Some(m);
+                if let Some(scale) = &mut scale {
+                    // Diverging at scale 1 would end a training run; the bench only times.
+                    scale.after_step(result.applied);
+                }
             });
             record(i, secs, &mut step_seconds);
             memory.sample();

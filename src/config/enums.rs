@@ -51,7 +51,7 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// Numeric precision of the model's weights and activations.
+    /// What the convolutions compute in: `f16`/`bf16` are mixed precision (weights stay f32).
     Precision, "precision", { F32 = "f32", F16 = "f16", Bf16 = "bf16" }
 );
 string_enum!(

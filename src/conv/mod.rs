@@ -21,28 +21,54 @@ pub mod winograd;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
 use burn::tensor::ops::ConvOptions;
+use burn::tensor::{FloatDType, TensorPrimitive};
 
 use crate::backend::KilnBackend;
+use crate::config::Precision;
 
-/// `conv.forward(x)`, through [`KilnBackend::kiln_conv2d`] when the padding is symmetric
-/// (every convolution of a ResNet); anything else goes to Burn's module unchanged.
-pub fn conv2d<B: KilnBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+/// `conv.forward(x)` computed in `precision`, through [`KilnBackend::kiln_conv2d`] when the
+/// padding is symmetric (every convolution of a ResNet); anything else goes to Burn's module
+/// unchanged. In f16 or bf16 the input, weight and bias are cast down and the output back to
+/// f32, as PyTorch's autocast does: the weights stay f32 (the optimizer updates them, not
+/// their rounded copies) and BatchNorm, the residual adds and the loss see f32. Under autodiff
+/// each cast is a node, so gradients reach the f32 weights as f32.
+pub fn conv2d<B: KilnBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>, precision: Precision) -> Tensor<B, 4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => [0, 0],
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
         _ => return conv.forward(x),
     };
     let options = ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
-    let bias = conv.bias.as_ref().map(|b| b.val().into_primitive().tensor());
+    let half = half_dtype(precision);
+    let bias = conv
+        .bias
+        .as_ref()
+        .map(|b| cast(b.val(), half).into_primitive().tensor());
     let out = B::kiln_conv2d(
-        x.into_primitive().tensor(),
-        conv.weight.val().into_primitive().tensor(),
+        cast(x, half).into_primitive().tensor(),
+        cast(conv.weight.val(), half).into_primitive().tensor(),
         bias,
         options,
     );
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    let out = Tensor::from_primitive(TensorPrimitive::Float(out));
+    cast(out, half.map(|_| FloatDType::F32))
+}
+
+fn cast<B: Backend, const D: usize>(t: Tensor<B, D>, dtype: Option<FloatDType>) -> Tensor<B, D> {
+    match dtype {
+        Some(dtype) => t.cast(dtype),
+        None => t,
+    }
+}
+
+/// The type the convolutions compute in, when it is not f32.
+fn half_dtype(precision: Precision) -> Option<FloatDType> {
+    match precision {
+        Precision::F32 => None,
+        Precision::F16 => Some(FloatDType::F16),
+        Precision::Bf16 => Some(FloatDType::BF16),
+    }
 }
 
 #[cfg(test)]
@@ -56,14 +82,16 @@ mod tests {
 
     type B = CpuTrain;
 
+    type Grads = (Vec<f32>, Option<Vec<f32>>, Option<Vec<f32>>);
+
     /// Input and weight (and bias) gradients of `f(conv, x)` summed against a fixed random
-    /// projection, so that every output element's gradient matters.
-    fn grads(conv: &Conv2d<B>, x: &Tensor<B, 4>, through_kiln: bool) -> (Vec<f32>, Option<Vec<f32>>, Option<Vec<f32>>) {
+    /// projection, so that every output element's gradient matters: through kiln's
+    /// [`conv2d`] in a precision, or (`None`) Burn's module. Each comes back as f32 or fails.
+    fn grads(conv: &Conv2d<B>, x: &Tensor<B, 4>, kiln: Option<Precision>) -> Grads {
         let x = x.clone().require_grad();
-        let out = if through_kiln {
-            conv2d(conv, x.clone())
-        } else {
-            conv.forward(x.clone())
+        let out = match kiln {
+            Some(precision) => conv2d(conv, x.clone(), precision),
+            None => conv.forward(x.clone()),
         };
         // The same projection on both paths: a fixed pattern, made only from the output's size.
         let n = out.shape().num_elements();
@@ -99,8 +127,8 @@ mod tests {
         for config in convs {
             let conv: Conv2d<B> = config.init(&device);
             let x = Tensor::<B, 4>::random([2, config.channels[0], 11, 9], Distribution::Normal(0.0, 1.0), &device);
-            let (dx, dw, db) = grads(&conv, &x, true);
-            let (rx, rw, rb) = grads(&conv, &x, false);
+            let (dx, dw, db) = grads(&conv, &x, Some(Precision::F32));
+            let (rx, rw, rb) = grads(&conv, &x, None);
             assert_close("input gradient", &dx, &rx);
             assert_close("weight gradient", &dw.unwrap(), &rw.unwrap());
             assert_eq!(
@@ -123,8 +151,8 @@ mod tests {
         let x = Tensor::<B, 4>::random([2, 4, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let geometry = geometry::ConvGeometry::square(2, [4, 6], 16, [3, 1, 1]);
         assert!(winograd::chosen(&geometry), "this convolution must take Winograd's way");
-        let (dx, dw, db) = grads(&conv, &x, true);
-        let (rx, rw, rb) = grads(&conv, &x, false);
+        let (dx, dw, db) = grads(&conv, &x, Some(Precision::F32));
+        let (rx, rw, rb) = grads(&conv, &x, None);
         assert_close("input gradient", &dx, &rx);
         assert_close("weight gradient", &dw.unwrap(), &rw.unwrap());
         assert_close("bias gradient", &db.unwrap(), &rb.unwrap());
@@ -138,9 +166,52 @@ mod tests {
             .init(&device);
         let conv = conv.no_grad();
         let x = Tensor::<B, 4>::random([2, 3, 6, 6], Distribution::Normal(0.0, 1.0), &device);
-        let (dx, dw, _) = grads(&conv, &x, true);
-        let (rx, ..) = grads(&conv, &x, false);
+        let (dx, dw, _) = grads(&conv, &x, Some(Precision::F32));
+        let (rx, ..) = grads(&conv, &x, None);
         assert!(dw.is_none(), "a frozen weight must not get a gradient");
         assert_close("input gradient", &dx, &rx);
+    }
+
+    #[test]
+    fn half_precision_computes_in_half_and_hands_back_f32() {
+        let device = Default::default();
+        let conv: Conv2d<B> = Conv2dConfig::new([8, 6], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        let x = Tensor::<B, 4>::random([2, 8, 10, 10], Distribution::Normal(0.0, 1.0), &device);
+        let exact = conv2d(&conv, x.clone(), Precision::F32);
+        let (rx, rw, rb) = grads(&conv, &x, Some(Precision::F32));
+        // f16 keeps 11 significant bits, bf16 8: relative errors around 1e-3 and 1e-2.
+        for (precision, tolerance) in [(Precision::F16, 4e-3), (Precision::Bf16, 3e-2)] {
+            let out = conv2d(&conv, x.clone(), precision);
+            assert_eq!(
+                out.dtype(),
+                burn::tensor::DType::F32,
+                "{precision}: the output comes back as f32"
+            );
+            let scale = exact.clone().abs().max().into_scalar();
+            let diff = (out - exact.clone()).abs().max().into_scalar();
+            assert!(
+                diff <= tolerance * scale,
+                "{precision}: max diff {diff} against outputs up to {scale}"
+            );
+            assert!(
+                diff > 0.0,
+                "{precision}: bit-identical to f32, so it was not computed in half"
+            );
+            let (dx, dw, db) = grads(&conv, &x, Some(precision));
+            for (what, got, want) in [
+                ("input", dx, rx.clone()),
+                ("weight", dw.unwrap(), rw.clone().unwrap()),
+                ("bias", db.unwrap(), rb.clone().unwrap()),
+            ] {
+                let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let diff = got.iter().zip(&want).fold(0f32, |m, (g, w)| m.max((g - w).abs()));
+                assert!(
+                    diff <= 2.0 * tolerance * scale,
+                    "{precision}: {what} gradient off by {diff} (values up to {scale})"
+                );
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use super::arch::BlockKind;
 use super::named::{TensorVisitor, visit_bn, visit_conv};
 use super::norm::{BnMode, batch_norm};
 use crate::backend::KilnBackend;
+use crate::config::Precision;
 use crate::conv::conv2d;
 
 /// One residual block: torchvision's `BasicBlock` (conv1, conv2) or `Bottleneck`
@@ -106,15 +107,17 @@ impl<B: Backend> Block<B> {
 }
 
 impl<B: KilnBackend> Block<B> {
-    pub fn forward(&self, x: Tensor<B, 4>, mode: BnMode) -> Tensor<B, 4> {
+    /// The block's output; its convolutions compute in `precision` (see [`conv2d`]).
+    pub fn forward(&self, x: Tensor<B, 4>, mode: BnMode, precision: Precision) -> Tensor<B, 4> {
+        let conv = |c: &Conv2d<B>, x: Tensor<B, 4>| conv2d(c, x, precision);
         let identity = match &self.downsample {
-            Some(d) => batch_norm(&d.bn, conv2d(&d.conv, x.clone()), mode),
+            Some(d) => batch_norm(&d.bn, conv(&d.conv, x.clone()), mode),
             None => x.clone(),
         };
-        let out = relu(batch_norm(&self.bn1, conv2d(&self.conv1, x), mode));
-        let mut out = batch_norm(&self.bn2, conv2d(&self.conv2, out), mode);
+        let out = relu(batch_norm(&self.bn1, conv(&self.conv1, x), mode));
+        let mut out = batch_norm(&self.bn2, conv(&self.conv2, out), mode);
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = batch_norm(bn3, conv2d(conv3, relu(out)), mode);
+            out = batch_norm(bn3, conv(conv3, relu(out)), mode);
         }
         relu(out + identity)
     }

@@ -15,6 +15,7 @@ use burn::tensor::activation::relu;
 use super::resnet::STEM_POOL;
 use super::{Block, ResNet};
 use crate::backend::KilnBackend;
+use crate::config::Precision;
 use crate::conv::conv2d;
 use crate::pool::max_pool2d;
 
@@ -57,15 +58,15 @@ impl<B: Backend> FoldedBlock<B> {
 }
 
 impl<B: KilnBackend> FoldedBlock<B> {
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<B, 4>, precision: Precision) -> Tensor<B, 4> {
         let identity = match &self.downsample {
-            Some(conv) => conv2d(conv, x.clone()),
+            Some(conv) => conv2d(conv, x.clone(), precision),
             None => x.clone(),
         };
         let last = self.convs.len() - 1;
         let mut out = x;
         for (i, conv) in self.convs.iter().enumerate() {
-            out = conv2d(conv, out);
+            out = conv2d(conv, out, precision);
             if i < last {
                 out = relu(out);
             }
@@ -78,6 +79,8 @@ impl<B: KilnBackend> FoldedBlock<B> {
 pub struct FoldedPrefix<B: Backend> {
     stem: Conv2d<B>,
     blocks: Vec<FoldedBlock<B>>,
+    /// The model's, when it was folded.
+    precision: Precision,
 }
 
 impl<B: Backend> FoldedPrefix<B> {
@@ -92,6 +95,7 @@ impl<B: Backend> FoldedPrefix<B> {
                 .take(blocks)
                 .map(FoldedBlock::new)
                 .collect(),
+            precision: model.precision,
         }
     }
 
@@ -104,10 +108,10 @@ impl<B: Backend> FoldedPrefix<B> {
 impl<B: KilnBackend> FoldedPrefix<B> {
     /// The activations after the prefix, as `ResNet::features_after` takes them.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = relu(conv2d(&self.stem, images));
+        let x = relu(conv2d(&self.stem, images, self.precision));
         let mut x = max_pool2d(x, STEM_POOL);
         for block in &self.blocks {
-            x = block.forward(x);
+            x = block.forward(x, self.precision);
         }
         x
     }

@@ -7,6 +7,7 @@ use super::block::{Block, bn, conv};
 use super::named::{TensorVisitor, visit_bn, visit_conv, visit_linear};
 use super::norm::{BnMode, batch_norm};
 use crate::backend::KilnBackend;
+use crate::config::Precision;
 use crate::conv::conv2d;
 use crate::pool::{MaxPool, max_pool2d};
 
@@ -67,6 +68,7 @@ impl ResNetConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             fc: new_head(self.arch, self.num_classes, device),
             arch: self.arch,
+            precision: Precision::F32,
         };
         model.walk_tensors(&mut Materialize);
         model
@@ -134,9 +136,18 @@ pub struct ResNet<B: Backend> {
     pub fc: Linear<B>,
     #[module(skip)]
     pub arch: Arch,
+    /// What the convolutions compute in; weights, BatchNorm and the head stay f32.
+    #[module(skip)]
+    pub precision: Precision,
 }
 
 impl<B: Backend> ResNet<B> {
+    /// The same model with its convolutions computing in `precision` (see [`conv2d`]).
+    pub fn computing_in(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
+    }
+
     pub fn num_classes(&self) -> usize {
         self.fc.weight.dims()[1]
     }
@@ -177,7 +188,11 @@ impl<B: KilnBackend> ResNet<B> {
     /// Pooled features `[batch, feature_dim]`: everything up to the classifier, each part's
     /// BatchNorm in the mode `modes` gives it.
     pub fn features(&self, images: Tensor<B, 4>, modes: &BnModes) -> Tensor<B, 2> {
-        let x = relu(batch_norm(&self.bn1, conv2d(&self.conv1, images), modes.stem));
+        let x = relu(batch_norm(
+            &self.bn1,
+            conv2d(&self.conv1, images, self.precision),
+            modes.stem,
+        ));
         let x = max_pool2d(x, STEM_POOL);
         self.features_after(x, 0, modes)
     }
@@ -187,7 +202,7 @@ impl<B: KilnBackend> ResNet<B> {
     pub fn features_after(&self, x: Tensor<B, 4>, start: usize, modes: &BnModes) -> Tensor<B, 2> {
         let mut x = x;
         for (i, block) in self.stages().into_iter().flatten().enumerate().skip(start) {
-            x = block.forward(x, modes.block(i));
+            x = block.forward(x, modes.block(i), self.precision);
         }
         global_pool(x)
     }

@@ -15,6 +15,7 @@ use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use super::freeze::FreezeState;
+use super::loss_scale::LossScale;
 use super::optim::Optim;
 use crate::backend::TrainBackend;
 use crate::model::ResNet;
@@ -36,6 +37,9 @@ pub struct TrainState {
     pub best_metric: Option<f64>,
     pub epochs_without_improvement: usize,
     pub seed: u64,
+    /// The f16 loss scale (absent for f32 and bf16, and from older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<LossScale>,
 }
 
 impl TrainState {
@@ -51,6 +55,7 @@ impl TrainState {
             best_metric: None,
             epochs_without_improvement: 0,
             seed,
+            loss_scale: None,
         }
     }
 }
@@ -119,4 +124,31 @@ fn with_suffix(dir: &Path, suffix: &str) -> PathBuf {
     let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".{suffix}"));
     dir.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::CpuTrain;
+    use crate::model::{Arch, ResNetConfig};
+
+    #[test]
+    fn the_loss_scale_survives_a_checkpoint_and_older_states_load_without_one() {
+        let model = ResNetConfig::new(Arch::ResNet18, 2).init::<CpuTrain>(&Default::default());
+        let mut state = TrainState::initial(3, FreezeState::new(&model), BTreeMap::new());
+        let plain = serde_json::to_string(&state).unwrap();
+        assert!(
+            !plain.contains("loss_scale"),
+            "f32 and bf16 states stay as they were: {plain}"
+        );
+        assert_eq!(serde_json::from_str::<TrainState>(&plain).unwrap().loss_scale, None);
+        state.loss_scale = Some(LossScale {
+            scale: 8192.0,
+            good_steps: 17,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("last");
+        save(&at, &model, None, &state).unwrap();
+        assert_eq!(load_state(&at).unwrap(), state);
+    }
 }

@@ -96,7 +96,12 @@ pub struct Started {
 pub struct StepInfo {
     pub loss: f64,
     pub lr: BTreeMap<String, f64>,
-    pub grad_norm: f64,
+    /// The gradient norm before clipping; `None` when it was not finite and the step was
+    /// skipped (an f16 overflow: JSON has no inf).
+    pub grad_norm: Option<f64>,
+    /// The f16 loss scale this step ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scale: Option<f64>,
     pub images_per_second: f64,
     /// Time the step waited for its batch, in milliseconds.
     pub data_wait_ms: f64,

@@ -10,6 +10,7 @@ pub mod event;
 pub mod feature_cache;
 pub mod freeze;
 pub mod loss;
+pub mod loss_scale;
 pub mod metrics;
 pub mod multi_label_metrics;
 pub mod optim;

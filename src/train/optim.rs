@@ -80,14 +80,17 @@ pub fn lr_group(tensor: &str) -> String {
 
 /// One optimizer step: gradients clipped by their global norm over all trainable
 /// parameters (`torch.nn.utils.clip_grad_norm_`), then each group updated at its own LR.
-/// Returns the model and the gradient norm before clipping.
+/// With `loss_scale`, `grads` are those of the loss times it: they are divided by it first,
+/// and when any is inf or NaN (f16 overflowed) no parameter moves.
+/// Returns the model, the (unscaled) gradient norm before clipping, and whether it stepped.
 pub fn step<B: TrainBackend>(
     optim: &mut Optim<B>,
     model: ResNet<B>,
     grads: B::Gradients,
     lrs: &BTreeMap<String, f64>,
     clip_norm: f64,
-) -> (ResNet<B>, f64) {
+    loss_scale: Option<f64>,
+) -> (ResNet<B>, f64, bool) {
     let mut model = model;
     let mut all = GradientsParams::from_grads(grads, &model);
     model.walk_tensors(&mut Contiguous::<B> {
@@ -96,16 +99,20 @@ pub fn step<B: TrainBackend>(
     });
     let mut norm = Norm::<B> { grads: &all, sum: None };
     model.walk_tensors(&mut norm);
-    let total = norm.sum.map(|s| s.into_scalar().elem::<f64>().sqrt()).unwrap_or(0.0);
+    let unscale = loss_scale.map_or(1.0, |s| 1.0 / s);
+    let total = norm.sum.map(|s| s.into_scalar().elem::<f64>().sqrt()).unwrap_or(0.0) * unscale;
+    if loss_scale.is_some() && !total.is_finite() {
+        return (model, total, false);
+    }
     // PyTorch's clip coefficient: max_norm / (norm + 1e-6), applied only when below 1.
-    let scale = if clip_norm > 0.0 {
+    let clip = if clip_norm > 0.0 {
         (clip_norm / (total + 1e-6)).min(1.0)
     } else {
         1.0
     };
     let mut split = Split::<B> {
         all: &mut all,
-        scale,
+        scale: clip * unscale,
         groups: BTreeMap::new(),
         backend: std::marker::PhantomData,
     };
@@ -114,7 +121,7 @@ pub fn step<B: TrainBackend>(
         let lr = lrs.get(&group).copied().unwrap_or(0.0);
         model = optim.step(lr, model, grads);
     }
-    (model, total)
+    (model, total, true)
 }
 
 /// Copies each gradient into row-major order once. Burn's convolution weight gradient on Flex
@@ -163,6 +170,7 @@ impl<B: AutodiffBackend> TensorVisitor<B> for Norm<'_, B> {
 
 struct Split<'a, B: AutodiffBackend> {
     all: &'a mut GradientsParams,
+    /// What every gradient is multiplied by: the clip coefficient over the loss scale.
     scale: f64,
     groups: BTreeMap<String, GradientsParams>,
     backend: std::marker::PhantomData<B>,
@@ -171,7 +179,7 @@ struct Split<'a, B: AutodiffBackend> {
 impl<B: AutodiffBackend> TensorVisitor<B> for Split<'_, B> {
     fn param<const D: usize>(&mut self, name: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
         if let Some(g) = self.all.remove::<B::InnerBackend, D>(param.id) {
-            let g = if self.scale < 1.0 { g * self.scale } else { g };
+            let g = if self.scale != 1.0 { g * self.scale } else { g };
             self.groups.entry(lr_group(name)).or_default().register(param.id, g);
         }
     }

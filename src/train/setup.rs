@@ -15,6 +15,7 @@ use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
 use crate::backend::TrainBackend;
+use crate::config::Precision;
 use crate::data::{Loader, LoaderConfig, Mode, MultiLabels, Split, Transform, scan_dataset};
 use crate::model::{GroupKind, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
@@ -143,7 +144,12 @@ pub fn prepare<B: TrainBackend>(
         em.step = state.step;
         em.epoch = state.epoch;
     }
-    let model = state.freeze.apply(model);
+    let model = state.freeze.apply(model).computing_in(config.train.precision);
+    // f16 needs its loss scaled; a resumed f16 run goes on from the scale it had.
+    state.loss_scale = match config.train.precision {
+        Precision::F16 => Some(state.loss_scale.unwrap_or_default()),
+        _ => None,
+    };
 
     let counts = match &multi {
         Some(m) => m.label_counts(&split.train),

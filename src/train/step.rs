@@ -18,8 +18,10 @@ pub struct StepResult {
     pub loss: f64,
     /// Images whose top class was the label.
     pub correct: usize,
-    /// The global gradient norm before clipping.
+    /// The global gradient norm before clipping (inf or NaN when the step was skipped).
     pub grad_norm: f64,
+    /// Whether the parameters moved: a loss-scaled step whose gradients overflowed does not.
+    pub applied: bool,
 }
 
 /// The knobs of one step that change between steps.
@@ -32,6 +34,8 @@ pub struct StepSettings<'a, B: AutodiffBackend> {
     pub clip: f64,
     /// The frozen prefix, folded, when there is one: it runs outside autodiff.
     pub prefix: Option<&'a FoldedPrefix<B::InnerBackend>>,
+    /// What the loss is multiplied by before the backward pass (f16's loss scaling), if anything.
+    pub loss_scale: Option<f64>,
 }
 
 /// What a step starts from.
@@ -69,14 +73,18 @@ pub fn train_step<B: TrainBackend>(
     let correct = targets.correct(logits.clone());
     let loss = loss_fn.of(logits, targets);
     let loss_value = loss.clone().into_scalar().elem::<f64>();
-    let grads = loss.backward();
-    let (model, grad_norm) = optim::step(optim, model, grads, settings.lr, settings.clip);
+    let grads = match settings.loss_scale {
+        Some(scale) => (loss * scale).backward(),
+        None => loss.backward(),
+    };
+    let (model, grad_norm, applied) = optim::step(optim, model, grads, settings.lr, settings.clip, settings.loss_scale);
     (
         model,
         StepResult {
             loss: loss_value,
             correct,
             grad_norm,
+            applied,
         },
     )
 }
@@ -88,7 +96,7 @@ mod tests {
 
     use super::*;
     use crate::backend::CpuTrain;
-    use crate::config::{OptimizerKind, TrainConfig};
+    use crate::config::{OptimizerKind, Precision, TrainConfig};
     use crate::model::{Arch, ResNetConfig};
     use crate::train::freeze::FreezeState;
 
@@ -127,6 +135,7 @@ mod tests {
                 lr: &lr,
                 clip: 0.0,
                 prefix,
+                loss_scale: None,
             };
             train_step(
                 model.clone(),
@@ -177,6 +186,7 @@ mod tests {
             lr: &lr,
             clip: 0.0,
             prefix: Some(&prefix),
+            loss_scale: None,
         };
         let features = model.valid().features_folded(&prefix, images.clone().inner());
         let from_images = train_step(
@@ -202,5 +212,106 @@ mod tests {
             "{from_images:?} vs {from_features:?}"
         );
         assert!((from_images.grad_norm - from_features.grad_norm).abs() < 1e-6 * from_images.grad_norm.max(1.0));
+    }
+
+    /// A small ResNet-18 and a batch: built once per test (other tests draw from the same
+    /// random stream at the same time, so a seed would not rebuild them). 64 px and 8 images,
+    /// so that layer4's batch-statistics BatchNorm sees 32 values a channel: with a handful it
+    /// amplifies rounding, f16's included.
+    fn small_net() -> (ResNet<CpuTrain>, Tensor<CpuTrain, 4>) {
+        let device = Default::default();
+        let model = ResNetConfig::new(Arch::ResNet18, 3).init::<CpuTrain>(&device);
+        let images = Tensor::<CpuTrain, 4>::random([8, 3, 64, 64], Distribution::Normal(0.0, 1.0), &device);
+        (model, images)
+    }
+
+    /// One SGD step with the convolutions in `precision` and the loss scaled by `loss_scale`:
+    /// the step's result and the head's weights after it.
+    fn half_step(
+        (model, images): &(ResNet<CpuTrain>, Tensor<CpuTrain, 4>),
+        precision: Precision,
+        loss_scale: Option<f64>,
+    ) -> (StepResult, Vec<f32>) {
+        let device = images.device();
+        let targets =
+            Tensor::<CpuTrain, 1, Int>::from_data(TensorData::new(vec![0i64, 2, 1, 2, 1, 0, 0, 2], [8]), &device);
+        let config = TrainConfig {
+            optimizer: OptimizerKind::Sgd,
+            ..TrainConfig::default()
+        };
+        let loss = LossFn::new(&config, &[1, 1, 1], &device).unwrap();
+        let lr = crate::train::control::LR_GROUPS
+            .iter()
+            .map(|g| (g.to_string(), 0.1))
+            .collect();
+        let settings = StepSettings {
+            modes: &BnModes::all(crate::model::BnMode::Train),
+            lr: &lr,
+            clip: 0.0,
+            prefix: None,
+            loss_scale,
+        };
+        let (model, result) = train_step(
+            model.clone().computing_in(precision),
+            &mut Optim::new(&config),
+            &loss,
+            StepInput::Images(images.clone()),
+            Targets::Classes(targets),
+            &settings,
+        );
+        (result, head_weights(&model))
+    }
+
+    fn head_weights(model: &ResNet<CpuTrain>) -> Vec<f32> {
+        model.fc.weight.val().into_data().to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn an_f16_step_with_a_scaled_loss_moves_the_f32_weights_as_f32_does() {
+        let net = small_net();
+        let (exact, exact_fc) = half_step(&net, Precision::F32, None);
+        let (half, half_fc) = half_step(&net, Precision::F16, Some(1024.0));
+        assert!(half.applied && exact.applied);
+        assert!(
+            (half.loss - exact.loss).abs() < 1e-2 * exact.loss,
+            "{half:?} vs {exact:?}"
+        );
+        assert!(
+            (half.grad_norm - exact.grad_norm).abs() < 2e-2 * exact.grad_norm,
+            "the gradient norm comes back unscaled: {half:?} vs {exact:?}"
+        );
+        let before = head_weights(&net.0);
+        let moved = exact_fc
+            .iter()
+            .zip(&before)
+            .fold(0f32, |m, (e, b)| m.max((e - b).abs()));
+        let diff = half_fc
+            .iter()
+            .zip(&exact_fc)
+            .fold(0f32, |m, (h, e)| m.max((h - e).abs()));
+        assert!(moved > 0.0);
+        // Seen up to 1 % over many runs; a missed unscale would be 1024x, a wrong half
+        // convolution 100 %.
+        assert!(
+            diff < 5e-2 * moved,
+            "head weights {diff} apart after moving up to {moved}"
+        );
+    }
+
+    #[test]
+    fn an_overflowing_f16_step_leaves_every_weight_as_it_was() {
+        // 2^40 is far inside f32's range but the gradients reaching the half-precision
+        // convolutions overflow f16 (65504): the step must be skipped, not poison the weights.
+        let net = small_net();
+        let scale = Some(2f64.powi(40));
+        let (exact, _) = half_step(&net, Precision::F32, scale);
+        assert!(exact.applied && exact.grad_norm.is_finite(), "{exact:?}");
+        let (overflowed, fc) = half_step(&net, Precision::F16, scale);
+        assert!(
+            !overflowed.applied && !overflowed.grad_norm.is_finite(),
+            "{overflowed:?}"
+        );
+        assert!(overflowed.loss.is_finite(), "the loss itself is f32: {overflowed:?}");
+        assert_eq!(fc, head_weights(&net.0));
     }
 }

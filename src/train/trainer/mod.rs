@@ -14,9 +14,10 @@ use super::command::{Command, Source};
 use super::emitter::Emitter;
 use super::event::{EpochInfo, Event, Record, Status, StepInfo, Summary};
 use super::feature_cache::FeatureCache;
+use super::loss_scale::Verdict;
 use super::metrics::EvalMetrics;
 use super::setup::{self, Prepared};
-use super::step::{StepInput, StepSettings, train_step};
+use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
@@ -68,7 +69,7 @@ fn run(job: TrainJob, commands: Receiver<(Command, Source)>, events: Sender<Reco
     let precision = job.config.train.precision;
     let result = crate::device::select(job.config.train.device, precision).and_then(|selected| {
         let label = format!("{selected} {precision}");
-        crate::with_backend!(selected, precision, |device: B| {
+        crate::with_backend!(selected, |device: B| {
             setup::prepare::<B>(&job, &device, &label, &mut emitter)
                 .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started))
         })
@@ -275,11 +276,13 @@ impl<B: TrainBackend> Loop<B> {
         let targets = Targets::of_samples(self.p.train.samples(), indices, self.p.multi.as_ref(), &self.device);
         let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
         let model = self.p.model.take().context("the trainer lost its model")?;
+        let loss_scale = self.p.state.loss_scale.map(|s| s.scale);
         let settings = StepSettings {
             modes: &modes,
             lr: &lr,
             clip: self.config.train.clip_grad_norm,
             prefix: self.prefix.as_ref(),
+            loss_scale,
         };
         let (model, result) = train_step(model, &mut self.p.optim, &self.p.loss, input, targets, &settings);
         self.p.model = Some(model);
@@ -287,6 +290,7 @@ impl<B: TrainBackend> Loop<B> {
         self.p.state.step += 1;
         self.p.state.batches_done += 1;
         em.step = self.p.state.step;
+        self.rescale(em, &result)?;
         let step_s = last.elapsed().as_secs_f64();
         *last = Instant::now();
         self.images_seen += n as u64;
@@ -295,11 +299,36 @@ impl<B: TrainBackend> Loop<B> {
         em.emit(Event::Step(StepInfo {
             loss: result.loss,
             lr,
-            grad_norm: result.grad_norm,
+            grad_norm: result.grad_norm.is_finite().then_some(result.grad_norm),
+            loss_scale,
             images_per_second: n as f64 / step_s.max(1e-9),
             data_wait_ms: wait.as_secs_f64() * 1000.0,
             step_ms: step_s * 1000.0,
         }));
+        Ok(())
+    }
+
+    /// Moves the f16 loss scale after a step, saying so when the step was skipped.
+    fn rescale(&mut self, em: &mut Emitter, result: &StepResult) -> anyhow::Result<()> {
+        let Some(scale) = &mut self.p.state.loss_scale else {
+            return Ok(());
+        };
+        match scale.after_step(result.applied) {
+            Verdict::Applied | Verdict::Grew(..) => {}
+            Verdict::Skipped(from, to) => em.emit(Event::Warning {
+                message: format!(
+                    "f16 gradients overflowed at step {}: step skipped, loss scale {from} -> {to}",
+                    self.p.state.step
+                ),
+            }),
+            Verdict::Diverged => anyhow::bail!(
+                "f16 gradients are not finite at step {} even with the loss scale at 1 (loss {}): training \
+                 diverged or its gradients exceed f16's range; lower train.lr, or use train.precision = \"bf16\" \
+                 (f32's range) or \"f32\"",
+                self.p.state.step,
+                result.loss
+            ),
+        }
         Ok(())
     }
 
