@@ -10,27 +10,35 @@ use ratatui::widgets::{Block, Paragraph};
 use super::{dim, title_style};
 use crate::tui::app::{App, LogKind};
 
+/// "step 123456 ✓ ": what comes before an entry's text; its continuation lines indent by it.
+const PREFIX: usize = 14;
+
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Span::styled(" events ", title_style()));
-    let height = block.inner(area).height as usize;
-    let mut lines: Vec<Line> = app
-        .log
-        .iter()
-        .map(|l| {
-            let (mark, color) = match l.kind {
-                LogKind::Info => ("·", Color::Reset),
-                LogKind::Applied => ("✓", Color::Green),
-                LogKind::Rejected => ("✗", Color::Red),
-                LogKind::Warning => ("!", Color::Yellow),
-                LogKind::Checkpoint => ("■", Color::Blue),
-            };
-            Line::from(vec![
-                Span::styled(format!("step {:>6} ", l.step), dim()),
-                Span::styled(format!("{mark} "), Style::new().fg(color)),
-                Span::raw(l.text.clone()),
-            ])
-        })
-        .collect();
+    let inner = block.inner(area);
+    let (height, width) = (inner.height as usize, (inner.width as usize).saturating_sub(PREFIX));
+    let mut lines: Vec<Line> = Vec::new();
+    for l in &app.log {
+        let (mark, color) = match l.kind {
+            LogKind::Info => ("·", Color::Reset),
+            LogKind::Applied => ("✓", Color::Green),
+            LogKind::Rejected => ("✗", Color::Red),
+            LogKind::Warning => ("!", Color::Yellow),
+            LogKind::Checkpoint => ("■", Color::Blue),
+        };
+        // Long entries (an error with its remedy) wrap rather than lose their end.
+        for (i, part) in wrap(&l.text, width).into_iter().enumerate() {
+            lines.push(Line::from(if i == 0 {
+                vec![
+                    Span::styled(format!("step {:>6} ", l.step), dim()),
+                    Span::styled(format!("{mark} "), Style::new().fg(color)),
+                    Span::raw(part),
+                ]
+            } else {
+                vec![Span::raw(" ".repeat(PREFIX)), Span::raw(part)]
+            }));
+        }
+    }
     for p in &app.pending {
         lines.push(Line::from(vec![
             Span::styled(format!("step {:>6} ", p.sent_at), dim()),
@@ -41,6 +49,35 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let skip = lines.len().saturating_sub(height);
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where it can be.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        // A word longer than a line is cut.
+        while word.len() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.push(word.drain(..width).collect());
+        }
+        let used = line.chars().count();
+        if used > 0 && used + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.extend(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -76,5 +113,49 @@ mod tests {
             text.contains("epoch 2 done: val loss 0.5000 acc 90.0% f1 0.900 (best)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_long_entry_wraps_under_its_text_instead_of_losing_its_end() {
+        let mut app = App::new(Mode::Live);
+        mid_run(&mut app);
+        let message = "train.device = \"cuda:0\": this kiln was built without CUDA; rebuild with \
+                       `cargo build --release --features cuda`, or use --device cpu";
+        let warning = Event::Warning {
+            message: message.into(),
+        };
+        update(&mut app, Msg::Record(Box::new(record(1050.0, 24, 3, warning))));
+        let text = render(60, 8, |f| draw(&app, f, f.area()));
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.contains("step     24 ! "))
+            .map(|l| l.trim_start_matches('│').trim_end_matches('│'))
+            .take_while(|l| !l.starts_with('└'))
+            .collect();
+        assert!(rows.len() > 1, "{text}");
+        for row in &rows[1..] {
+            assert!(
+                row.starts_with(&" ".repeat(PREFIX)),
+                "continuation lines indent: {text}"
+            );
+        }
+        // Every word is on screen, in order.
+        let joined: String = rows
+            .iter()
+            .map(|r| r.chars().skip(PREFIX).collect::<String>().trim().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(joined, message, "{text}");
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_cuts_only_words_longer_than_a_line() {
+        assert_eq!(wrap("one two three", 8), ["one two", "three"]);
+        assert_eq!(
+            wrap("a /very/long/path/name b", 8),
+            ["a", "/very/lo", "ng/path/", "name b"]
+        );
+        assert_eq!(wrap("", 8), [""]);
+        assert!(wrap(&"word ".repeat(40), 30).iter().all(|l| l.chars().count() <= 30));
     }
 }
