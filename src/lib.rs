@@ -1,6 +1,7 @@
 //! kiln: fine-tune pretrained ResNet image classifiers from the terminal.
 
 pub mod adamw;
+pub mod allocator;
 pub mod backend;
 pub mod batch_norm;
 pub mod bench;

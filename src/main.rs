@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    kiln::allocator::keep_freed_memory();
     // Before any thread starts: it may set CUDA_PATH for Burn's CUDA backend.
     #[cfg(feature = "cuda")]
     kiln::cuda_toolkit::export_for_cubecl();

@@ -321,13 +321,17 @@ impl<B: TrainBackend> Loop<B> {
                     self.p.state.step
                 ),
             }),
-            Verdict::Diverged => anyhow::bail!(
-                "f16 gradients are not finite at step {} even with the loss scale at 1 (loss {}): training \
+            Verdict::Diverged => {
+                // The weights are still the last finite ones: keep them for a resume.
+                self.save_checkpoint("last", em)?;
+                anyhow::bail!(
+                    "f16 gradients are not finite at step {} even with the loss scale at 1 (loss {}): training \
                  diverged or its gradients exceed f16's range; lower train.lr, or use train.precision = \"bf16\" \
                  (f32's range) or \"f32\"",
-                self.p.state.step,
-                result.loss
-            ),
+                    self.p.state.step,
+                    result.loss
+                )
+            }
         }
         Ok(())
     }
