@@ -105,6 +105,8 @@ pub struct App {
     pub clock: f64,
     /// Time and step of the first step this run directory's process saw, for the ETA.
     pub first_step: Option<(f64, u64)>,
+    /// The f16 loss scale of the latest step (f16 runs only).
+    pub loss_scale: Option<f64>,
     pub history: History,
     pub freeze: FreezeMap,
     pub hardware: Hardware,
@@ -139,6 +141,7 @@ impl App {
             started_at: None,
             clock: 0.0,
             first_step: None,
+            loss_scale: None,
             history: History::default(),
             freeze: FreezeMap::default(),
             hardware: Hardware::default(),

@@ -16,6 +16,7 @@ pub fn apply(app: &mut App, r: Record) {
         Event::Started(s) => started(app, r.time, s),
         Event::Step(s) => {
             app.first_step.get_or_insert((r.time, r.step));
+            app.loss_scale = s.loss_scale;
             app.history.push_step(r.step, &s);
             app.hardware.push_step(&s);
             if app.state == RunState::Starting {

@@ -43,8 +43,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(" · ", dim()),
         Span::raw(format!("step {}/{total_steps}", app.step)),
         Span::styled(" · ", dim()),
-        Span::raw(format!("elapsed {}", app.elapsed().map_or("-".into(), duration))),
     ];
+    if let Some(scale) = app.loss_scale {
+        second.push(Span::raw(format!("f16 loss scale {scale}")));
+        second.push(Span::styled(" · ", dim()));
+    }
+    second.push(Span::raw(format!(
+        "elapsed {}",
+        app.elapsed().map_or("-".into(), duration)
+    )));
     if let Some(eta) = app.eta() {
         second.push(Span::styled(" · ", dim()));
         second.push(Span::raw(format!("ETA {}", duration(eta))));
@@ -89,5 +96,25 @@ mod tests {
             text.contains("epoch 3/10 · step 22/110 · elapsed 00:46 · ETA 03:04 · ● running"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_f16_run_shows_its_loss_scale_after_the_step() {
+        use crate::train::event::{Event, StepInfo};
+        use crate::tui::fixtures::{record, step_info};
+        use crate::tui::update::{Msg, update};
+        let mut app = App::new(Mode::Live);
+        mid_run(&mut app);
+        assert!(!render(140, 4, |f| draw(&app, f, f.area())).contains("loss scale"));
+        let step = StepInfo {
+            loss_scale: Some(32768.0),
+            ..step_info(0.4)
+        };
+        update(
+            &mut app,
+            Msg::Record(Box::new(record(1050.0, 23, 3, Event::Step(step)))),
+        );
+        let text = render(140, 4, |f| draw(&app, f, f.area()));
+        assert!(text.contains("step 23/110 · f16 loss scale 32768 · elapsed"), "{text}");
     }
 }
