@@ -207,20 +207,29 @@ pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) 
     forward_with(scheme, &backwards, dy, &turned, None)
 }
 
-/// U `[p][co][ci]` from the kernels `[co][ci][3][3]`: each kernel's tile, then the tiles
-/// turned position-major, both spread over the threads.
+/// U `[p][co][ci]` from the kernels `[co][ci][3][3]`. The threads take runs of kernels; each
+/// writes its run's tiles straight into every position's row, so the tiles are never laid
+/// out kernel-major and turned afterwards (a strided pass over all of U).
 fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize) -> Vec<f32> {
+    const RUN: usize = 256;
     let (pairs, positions) = (cout * cin, scheme.positions());
-    let mut per_kernel = vec![0f32; pairs * positions];
-    per_kernel
-        .par_chunks_mut(positions)
-        .zip(w.par_chunks(9))
-        .with_min_len(256)
-        .for_each(|(tile, kernel)| tiles::kernel_tile(scheme, kernel, tile));
     let mut u = vec![0f32; positions * pairs];
-    u.par_chunks_mut(pairs).enumerate().for_each(|(p, dst)| {
-        for (d, tile) in dst.iter_mut().zip(per_kernel.chunks_exact(positions)) {
-            *d = tile[p];
+    // runs[r][p]: run r's stretch of position p's row.
+    let mut runs: Vec<Vec<&mut [f32]>> = (0..pairs.div_ceil(RUN))
+        .map(|_| Vec::with_capacity(positions))
+        .collect();
+    for row in u.chunks_mut(pairs) {
+        for (run, stretch) in runs.iter_mut().zip(row.chunks_mut(RUN)) {
+            run.push(stretch);
+        }
+    }
+    runs.into_par_iter().enumerate().for_each(|(r, mut rows)| {
+        let mut tile = [0f32; 36];
+        for (j, kernel) in w[r * RUN * 9..].chunks_exact(9).take(rows[0].len()).enumerate() {
+            tiles::kernel_tile(scheme, kernel, &mut tile);
+            for (row, value) in rows.iter_mut().zip(&tile[..positions]) {
+                row[j] = *value;
+            }
         }
     });
     u

@@ -5,7 +5,7 @@ use super::*;
 /// Padded 3x3 stride-1 convolutions: sides that are and are not multiples of the tile
 /// (tiles overhanging the edge), a single tile, a one-pixel-high image, batches of one image
 /// (the work split over the threads), three, and more than there are threads (groups side by
-/// side).
+/// side); 17 x 19 kernels are more than one run of the kernel transforms' threads.
 fn geometries() -> Vec<ConvGeometry> {
     let shapes = [
         [4, 7, 6, 5],
@@ -14,6 +14,7 @@ fn geometries() -> Vec<ConvGeometry> {
         [5, 4, 7, 7],
         [6, 2, 3, 8],
         [8, 8, 12, 9],
+        [17, 19, 5, 6],
     ];
     let cases: Vec<TestCase> = shapes.map(|shape| ([3, 3], [1, 1], [1, 1], shape)).to_vec();
     at_test_batches(&cases)
