@@ -10,6 +10,7 @@
 //! forward convolution of the output gradient with the flipped, transposed kernel.
 //! Algebraically exact; rounding differs from im2col by a few ulps.
 
+mod f2;
 mod tiles;
 
 use rayon::prelude::*;

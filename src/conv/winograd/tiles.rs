@@ -237,6 +237,10 @@ pub fn input_tiles(tiling: Tiling, plane: &[f32], out: &mut [f32], stride: usize
     for (iy, src) in plane.chunks_exact(w).enumerate().take(h) {
         padded[(iy + 1) * cols + 1..][..w].copy_from_slice(src);
     }
+    if m == 2 {
+        // F(2x2), the only scheme with 2x2 outputs: its transform written out.
+        return super::f2::input_tiles(padded, cols, [th, tw], out, stride, &mut work.first);
+    }
     // d[i][j][t]: entry (i, j) of every tile t, side by side.
     let d = grown(&mut work.first, alpha * alpha * tiles);
     for (ij, dst) in d.chunks_exact_mut(tiles).enumerate() {
