@@ -12,12 +12,10 @@ pub fn input_tiles(
     [th, tw]: [usize; 2],
     out: &mut [f32],
     stride: usize,
-    rows: &mut Vec<f32>,
+    rows: &mut [f32],
 ) {
     // Bᵀ's rows: d0 − d2, d1 + d2, d2 − d1, d1 − d3; B applies the same to the columns.
-    if rows.len() < 4 * cols {
-        rows.resize(4 * cols, 0.0);
-    }
+    // `rows` (4 · cols values) holds them for one row of tiles.
     let (r0, rest) = rows.split_at_mut(cols);
     let (r1, rest) = rest.split_at_mut(cols);
     let (r2, r3) = rest.split_at_mut(cols);

@@ -239,7 +239,8 @@ pub fn input_tiles(tiling: Tiling, plane: &[f32], out: &mut [f32], stride: usize
     }
     if m == 2 {
         // F(2x2), the only scheme with 2x2 outputs: its transform written out.
-        return super::f2::input_tiles(padded, cols, [th, tw], out, stride, &mut work.first);
+        let rows = grown(&mut work.first, 4 * cols);
+        return super::f2::input_tiles(padded, cols, [th, tw], out, stride, rows);
     }
     // d[i][j][t]: entry (i, j) of every tile t, side by side.
     let d = grown(&mut work.first, alpha * alpha * tiles);
