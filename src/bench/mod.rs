@@ -140,7 +140,7 @@ fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
             .map(|g| (g.to_string(), 1e-4))
             .collect();
         // f16 scales its loss as training does, skipped steps and all.
-        let mut scale = (spec.precision == Precision::F16).then(LossScale::default);
+        let mut scale = LossScale::for_precision(spec.precision, None);
         let mut settings = StepSettings {
             modes: &modes,
             lr: &lr,

@@ -40,34 +40,28 @@ pub fn conv2d<B: KilnBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>, precision: Prec
         _ => return conv.forward(x),
     };
     let options = ConvOptions::new(conv.stride, padding, conv.dilation, conv.groups);
-    let half = half_dtype(precision);
+    // `cast` leaves a tensor already in the dtype alone (no copy, no autodiff node): f32 runs
+    // exactly as before.
+    let dtype = compute_dtype(precision);
     let bias = conv
         .bias
         .as_ref()
-        .map(|b| cast(b.val(), half).into_primitive().tensor());
+        .map(|b| b.val().cast(dtype).into_primitive().tensor());
     let out = B::kiln_conv2d(
-        cast(x, half).into_primitive().tensor(),
-        cast(conv.weight.val(), half).into_primitive().tensor(),
+        x.cast(dtype).into_primitive().tensor(),
+        conv.weight.val().cast(dtype).into_primitive().tensor(),
         bias,
         options,
     );
-    let out = Tensor::from_primitive(TensorPrimitive::Float(out));
-    cast(out, half.map(|_| FloatDType::F32))
+    Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(out)).cast(FloatDType::F32)
 }
 
-fn cast<B: Backend, const D: usize>(t: Tensor<B, D>, dtype: Option<FloatDType>) -> Tensor<B, D> {
-    match dtype {
-        Some(dtype) => t.cast(dtype),
-        None => t,
-    }
-}
-
-/// The type the convolutions compute in, when it is not f32.
-fn half_dtype(precision: Precision) -> Option<FloatDType> {
+/// The type the convolutions compute in.
+fn compute_dtype(precision: Precision) -> FloatDType {
     match precision {
-        Precision::F32 => None,
-        Precision::F16 => Some(FloatDType::F16),
-        Precision::Bf16 => Some(FloatDType::BF16),
+        Precision::F32 => FloatDType::F32,
+        Precision::F16 => FloatDType::F16,
+        Precision::Bf16 => FloatDType::BF16,
     }
 }
 

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Precision;
+
 /// PyTorch's starting scale, growth interval and factors.
 const INITIAL: f64 = 65536.0;
 const GROWTH_INTERVAL: u32 = 2000;
@@ -47,6 +49,12 @@ impl Default for LossScale {
 }
 
 impl LossScale {
+    /// The scale a run in `precision` goes on with: f16's, from `resumed` (a checkpoint's)
+    /// or a fresh one; none for f32 and bf16.
+    pub fn for_precision(precision: Precision, resumed: Option<LossScale>) -> Option<LossScale> {
+        (precision == Precision::F16).then(|| resumed.unwrap_or_default())
+    }
+
     /// Updates the scale after a step whose (scaled) gradients were `finite` or not.
     pub fn after_step(&mut self, finite: bool) -> Verdict {
         let from = self.scale;

@@ -11,11 +11,11 @@ use super::epoch_stats::RunningLoss;
 use super::event::{Event, GroupInfo, Started};
 use super::freeze::FreezeState;
 use super::loss::LossFn;
+use super::loss_scale::LossScale;
 use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
 use crate::backend::TrainBackend;
-use crate::config::Precision;
 use crate::data::{Loader, LoaderConfig, Mode, MultiLabels, Split, Transform, scan_dataset};
 use crate::model::{GroupKind, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
@@ -146,10 +146,7 @@ pub fn prepare<B: TrainBackend>(
     }
     let model = state.freeze.apply(model).computing_in(config.train.precision);
     // f16 needs its loss scaled; a resumed f16 run goes on from the scale it had.
-    state.loss_scale = match config.train.precision {
-        Precision::F16 => Some(state.loss_scale.unwrap_or_default()),
-        _ => None,
-    };
+    state.loss_scale = LossScale::for_precision(config.train.precision, state.loss_scale);
 
     let counts = match &multi {
         Some(m) => m.label_counts(&split.train),

@@ -99,11 +99,7 @@ pub fn forward_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], w: &[f32], bias
                 [cout, cols, cin],
                 (m_p, cols),
                 false,
-                Strided {
-                    data: &u[p * cout * cin..],
-                    row_stride: cin,
-                    col_stride: 1,
-                },
+                Strided::row_major(&u[p * cout * cin..], cin, cout, false),
                 position(v, p, positions, cols),
                 gemm::Parallelism::None,
             );

@@ -210,8 +210,9 @@ fn two_sided(l: Small, r: Small, x: &[&[f32]], out: &mut [f32], stride: usize, t
     let lx = grown(lx, l.rows * cols * tiles);
     for (aj, dst) in lx.chunks_exact_mut(tiles).enumerate() {
         let (a, j) = (aj / cols, aj % cols);
-        let inputs: Vec<&[f32]> = (0..l.cols).map(|i| x[i * cols + j]).collect();
-        combine(l.row(a), &inputs, dst);
+        // α ≤ 6: the inputs on the stack, not a Vec per entry of every plane.
+        let inputs: [&[f32]; 6] = std::array::from_fn(|i| if i < l.cols { x[i * cols + j] } else { &[] });
+        combine(l.row(a), &inputs[..l.cols], dst);
     }
     let lx = rows(lx, tiles, l.rows * cols);
     for a in 0..l.rows {

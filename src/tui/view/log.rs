@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{dim, title_style};
-use crate::tui::app::{App, LogKind};
+use crate::tui::app::{App, LogKind, LogLine};
 
 /// "step 123456 ✓ ": what comes before an entry's text; its continuation lines indent by it.
 const PREFIX: usize = 14;
@@ -17,18 +17,51 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Span::styled(" events ", title_style()));
     let inner = block.inner(area);
     let (height, width) = (inner.height as usize, (inner.width as usize).saturating_sub(PREFIX));
-    let mut lines: Vec<Line> = Vec::new();
-    for l in &app.log {
-        let (mark, color) = match l.kind {
-            LogKind::Info => ("·", Color::Reset),
-            LogKind::Applied => ("✓", Color::Green),
-            LogKind::Rejected => ("✗", Color::Red),
-            LogKind::Warning => ("!", Color::Yellow),
-            LogKind::Checkpoint => ("■", Color::Blue),
-        };
-        // Long entries (an error with its remedy) wrap rather than lose their end.
-        for (i, part) in wrap(&l.text, width).into_iter().enumerate() {
-            lines.push(Line::from(if i == 0 {
+    let pending: Vec<Line> = app
+        .pending
+        .iter()
+        .map(|p| {
+            Line::from(vec![
+                Span::styled(format!("step {:>6} ", p.sent_at), dim()),
+                Span::styled(format!("… {} pending", p.command), Style::new().fg(Color::Yellow)),
+            ])
+        })
+        .collect();
+    // The newest at the bottom, as in a terminal: entries are wrapped newest first, only
+    // until the panel is full (the log keeps hundreds; a frame shows a handful).
+    let room = height.saturating_sub(pending.len());
+    let mut entries: Vec<Vec<Line>> = Vec::new();
+    let mut filled = 0;
+    for l in app.log.iter().rev() {
+        if filled >= room {
+            break;
+        }
+        let entry = entry_lines(l, width);
+        filled += entry.len();
+        entries.push(entry);
+    }
+    let mut lines: Vec<Line> = entries.into_iter().rev().flatten().collect();
+    lines.extend(pending);
+    let skip = lines.len().saturating_sub(height);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// One entry's lines: "step N ✓ text", long text wrapped under itself (an error with its
+/// remedy must not lose its end).
+fn entry_lines(l: &LogLine, width: usize) -> Vec<Line<'static>> {
+    let (mark, color) = match l.kind {
+        LogKind::Info => ("·", Color::Reset),
+        LogKind::Applied => ("✓", Color::Green),
+        LogKind::Rejected => ("✗", Color::Red),
+        LogKind::Warning => ("!", Color::Yellow),
+        LogKind::Checkpoint => ("■", Color::Blue),
+    };
+    wrap(&l.text, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            Line::from(if i == 0 {
                 vec![
                     Span::styled(format!("step {:>6} ", l.step), dim()),
                     Span::styled(format!("{mark} "), Style::new().fg(color)),
@@ -36,19 +69,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 ]
             } else {
                 vec![Span::raw(" ".repeat(PREFIX)), Span::raw(part)]
-            }));
-        }
-    }
-    for p in &app.pending {
-        lines.push(Line::from(vec![
-            Span::styled(format!("step {:>6} ", p.sent_at), dim()),
-            Span::styled(format!("… {} pending", p.command), Style::new().fg(Color::Yellow)),
-        ]));
-    }
-    // The newest at the bottom, as in a terminal.
-    let skip = lines.len().saturating_sub(height);
-    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+            })
+        })
+        .collect()
 }
 
 /// `text` in lines of at most `width` characters, broken at spaces where it can be.
