@@ -8,9 +8,9 @@ use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
 
-/// Columns a multiply of [`Grouping::Together`] should have at least: images are grouped
-/// until they reach it.
-const MIN_COLUMNS: usize = 512;
+/// Columns a multiply of [`Grouping::Together`] (and of Winograd's groups, whose columns
+/// are tiles) should have at least: images are grouped until they reach it.
+pub(super) const MIN_COLUMNS: usize = 512;
 
 /// The most output pixels per image at which images share multiplies. `cargo bench --bench
 /// conv -- --grouping` (BENCHMARKS.md): at 1–49 pixels one multiply per thread over its share

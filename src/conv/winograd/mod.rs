@@ -16,15 +16,11 @@ mod tiles;
 use rayon::prelude::*;
 
 use super::geometry::ConvGeometry;
-use super::grouped::{each_group, sum_over_groups};
+use super::grouped::{MIN_COLUMNS, each_group, sum_over_groups};
 use super::matmul::{Strided, matmul_strided};
 use super::scratch::Buffer;
 pub use tiles::{F2, F4, Scheme};
 use tiles::{Tiling, Work};
-
-/// Columns (tiles of all the group's images) a group's multiplies should have at least:
-/// images deep in the network are few tiles each, and are grouped until they reach it.
-const MIN_COLUMNS: usize = 512;
 
 /// The fewest output pixels per image at which kiln's convolutions (forward and both
 /// gradients) use this module. `cargo bench --bench conv -- --winograd` (BENCHMARKS.md),
