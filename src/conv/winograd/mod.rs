@@ -24,9 +24,10 @@ use tiles::{Tiling, Work};
 
 /// The fewest output pixels per image at which kiln's convolutions (forward and both
 /// gradients) use this module. `cargo bench --bench conv -- --winograd` (BENCHMARKS.md),
-/// batch 8, four runs, against im2col: 1.1–1.7x at 56x56, 0.9–1.25x at 28x28, 1.0–1.3x at
-/// 14x14, 0.3–0.6x at 7x7, where 16 tiles an image make the per-position multiplies too thin
-/// (the transformed weights, 16/9 the kernels' size, are packed for a few columns each).
+/// batch 8, against im2col: 1.1–1.7x at 56x56, 0.9–1.5x at 28x28, 1.1–1.6x at 14x14 (1.0–1.3x
+/// before the kernels' transform became one multiply), 0.8–1.25x at 7x7, where 16 tiles an
+/// image make the per-position multiplies thin (the transformed weights, 16/9 the kernels'
+/// size, are packed for a few columns each).
 pub const FROM_PIXELS: usize = 14 * 14;
 
 /// The scheme kiln computes with: F(2x2, 3x3). F(4x4, 3x3) does a quarter of the direct
@@ -65,15 +66,27 @@ pub fn forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> 
 /// [`forward`] by `scheme`.
 pub fn forward_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
-    assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
     assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
+    let u = kernel_tiles(scheme, w, g.out_channels, g.in_channels, false);
+    convolve(scheme, g, x, (&u, false), bias)
+}
+
+/// The convolution of `x` with the transformed kernels `u`: `[p][out][in]`, or (`turned`)
+/// `[p][in][out]`, each position's matrix then read transposed.
+fn convolve(
+    scheme: Scheme,
+    g: &ConvGeometry,
+    x: &[f32],
+    (u, turned): (&[f32], bool),
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
     assert!(
         bias.is_none_or(|b| b.len() == g.out_channels),
         "bias does not match {g:?}"
     );
     let tiling = Tiling { size: g.input, scheme };
     let (cin, cout, plane, positions) = (g.in_channels, g.out_channels, tiling.plane_len(), scheme.positions());
-    let u = kernel_tiles(scheme, w, cout, cin);
     let mut y = vec![0f32; g.batch * cout * plane];
     let (images, side_by_side) = plan(tiling, g);
     let columns = images * tiling.count();
@@ -95,7 +108,7 @@ pub fn forward_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], w: &[f32], bias
                 [cout, cols, cin],
                 (m_p, cols),
                 false,
-                Strided::row_major(&u[p * cout * cin..], cin, cout, false),
+                Strided::row_major(&u[p * cout * cin..], cin, cout, turned),
                 position(v, p, positions, cols),
                 gemm::Parallelism::None,
             );
@@ -179,67 +192,48 @@ pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) 
     assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
     assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
     let (cin, cout) = (g.in_channels, g.out_channels);
-    // turned[ci][co] is w[co][ci] reversed; written kernel by kernel over the threads.
-    let mut turned = vec![0f32; w.len()];
-    turned
-        .par_chunks_mut(9)
-        .enumerate()
-        .with_min_len(256)
-        .for_each(|(i, dst)| {
-            let (ci, co) = (i / cout, i % cout);
-            let kernel = &w[(co * cin + ci) * 9..][..9];
-            for (d, s) in dst.iter_mut().zip(kernel.iter().rev()) {
-                *d = *s;
-            }
-        });
+    // Each kernel turned, in the forward's [p][co][ci]: read transposed, [p][ci][co].
+    let u = kernel_tiles(scheme, w, cout, cin, true);
     let backwards = ConvGeometry {
         in_channels: cout,
         out_channels: cin,
         ..*g
     };
-    forward_with(scheme, &backwards, dy, &turned, None)
+    convolve(scheme, &backwards, dy, (&u, true), None)
 }
 
-/// U `[p][co][ci]` from the kernels `[co][ci][3][3]`. The threads take runs of kernels; each
-/// writes its run's tiles straight into every position's row, so the tiles are never laid
-/// out kernel-major and turned afterwards (a strided pass over all of U).
-fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize) -> Vec<f32> {
-    const RUN: usize = 256;
+/// U `[p][co][ci]` from the kernels `[co][ci][3][3]` (each turned half a circle if
+/// `reversed`): U (α² x Cout·Cin) = (G ⊗ G) (α² x 9) · the kernels (9 x Cout·Cin, read
+/// transposed), one multiply over the threads. Transforming kernel by kernel instead took
+/// 2.4 ms for 256 -> 256 (BENCHMARKS.md), and the input gradient's turned copy 1.4 ms more.
+fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize, reversed: bool) -> Vec<f32> {
     let (pairs, positions) = (cout * cin, scheme.positions());
+    let t = tiles::kernel_matrix(scheme, reversed);
     let mut u = vec![0f32; positions * pairs];
-    // runs[r][p]: run r's stretch of position p's row.
-    let mut runs: Vec<Vec<&mut [f32]>> = (0..pairs.div_ceil(RUN))
-        .map(|_| Vec::with_capacity(positions))
-        .collect();
-    for row in u.chunks_mut(pairs) {
-        for (run, stretch) in runs.iter_mut().zip(row.chunks_mut(RUN)) {
-            run.push(stretch);
-        }
-    }
-    runs.into_par_iter().enumerate().for_each(|(r, mut rows)| {
-        let mut tile = [0f32; 36];
-        for (j, kernel) in w[r * RUN * 9..].chunks_exact(9).take(rows[0].len()).enumerate() {
-            tiles::kernel_tile(scheme, kernel, &mut tile);
-            for (row, value) in rows.iter_mut().zip(&tile[..positions]) {
-                row[j] = *value;
-            }
-        }
-    });
+    matmul_strided(
+        [positions, pairs, 9],
+        (&mut u, pairs),
+        false,
+        Strided::row_major(&t, 9, positions, false),
+        Strided::row_major(w, pairs, 9, true),
+        gemm::Parallelism::Rayon(0),
+    );
     u
 }
 
-/// The kernels' gradients `[co][ci][3][3]` from dU `[p][co][ci]`.
+/// The kernels' gradients `[co][ci][3][3]` from dU `[p][co][ci]`: dU's transpose
+/// (Cout·Cin x α²) times G ⊗ G (α² x 9), the adjoint of [`kernel_tiles`].
 fn kernel_grads(scheme: Scheme, du: &[f32], cout: usize, cin: usize) -> Vec<f32> {
     let (pairs, positions) = (cout * cin, scheme.positions());
+    let t = tiles::kernel_matrix(scheme, false);
     let mut dw = vec![0f32; pairs * 9];
-    dw.par_chunks_mut(9).enumerate().with_min_len(256).for_each_init(
-        || vec![0f32; positions],
-        |tile, (i, kernel)| {
-            for (p, value) in tile.iter_mut().enumerate() {
-                *value = du[p * pairs + i];
-            }
-            tiles::kernel_grad(scheme, tile, kernel);
-        },
+    matmul_strided(
+        [pairs, 9, positions],
+        (&mut dw, 9),
+        false,
+        Strided::row_major(du, positions, pairs, true),
+        Strided::row_major(&t, 9, positions, false),
+        gemm::Parallelism::Rayon(0),
     );
     dw
 }

@@ -323,54 +323,55 @@ pub fn output_grad_tiles(tiling: Tiling, dy: &[f32], out: &mut [f32], stride: us
     two_sided(a, a, &rows(d, tiles, side * side), out, stride, tiles, &mut work.second);
 }
 
-/// `G g Gᵀ` for one 3x3 kernel `g`, row-major, into `out` (α² values).
-pub fn kernel_tile(scheme: Scheme, g: &[f32], out: &mut [f32]) {
-    // With α known the loops unroll: the transforms of a 512 -> 512 layer are 262,144 tiles.
-    match scheme.alpha() {
-        4 => kernel_tile_n::<4>(scheme.g, g, out),
-        6 => kernel_tile_n::<6>(scheme.g, g, out),
-        alpha => unreachable!("no scheme has α = {alpha}"),
-    }
-}
-
-fn kernel_tile_n<const A: usize>(gm: &[f32], g: &[f32], out: &mut [f32]) {
-    let (gm, g, out) = (&gm[..3 * A], &g[..9], &mut out[..A * A]);
-    // t = G g (α x 3), then out = t Gᵀ.
-    let mut t = [[0f32; 3]; A];
-    for (a, row) in t.iter_mut().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = gm[3 * a] * g[j] + gm[3 * a + 1] * g[3 + j] + gm[3 * a + 2] * g[6 + j];
+/// G ⊗ G, α² x 9, row-major: row α·a + b weighs the 3x3 kernel's taps (row-major) into
+/// entry (a, b) of `G g Gᵀ`, so a layer's kernels transform in one matrix multiply (and
+/// their gradients in one by its transpose). `reversed` weighs the taps in reverse order:
+/// the transform of each kernel turned half a circle, which the input gradient convolves with.
+pub fn kernel_matrix(scheme: Scheme, reversed: bool) -> Vec<f32> {
+    let alpha = scheme.alpha();
+    let g = |a: usize, i: usize| scheme.g[3 * a + i];
+    let mut t = vec![0f32; alpha * alpha * 9];
+    for (ab, row) in t.chunks_exact_mut(9).enumerate() {
+        let (a, b) = (ab / alpha, ab % alpha);
+        for (q, value) in row.iter_mut().enumerate() {
+            let tap = if reversed { 8 - q } else { q };
+            *value = g(a, tap / 3) * g(b, tap % 3);
         }
     }
-    for (a, row) in t.iter().enumerate() {
-        for b in 0..A {
-            out[A * a + b] = row[0] * gm[3 * b] + row[1] * gm[3 * b + 1] + row[2] * gm[3 * b + 2];
-        }
-    }
+    t
 }
 
-/// `Gᵀ dU G` for the α² gradients `du` of one transformed kernel: the 3x3 kernel's gradient,
-/// row-major (the adjoint of [`kernel_tile`]).
-pub fn kernel_grad(scheme: Scheme, du: &[f32], out: &mut [f32]) {
-    match scheme.alpha() {
-        4 => kernel_grad_n::<4>(scheme.g, du, out),
-        6 => kernel_grad_n::<6>(scheme.g, du, out),
-        alpha => unreachable!("no scheme has α = {alpha}"),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn kernel_grad_n<const A: usize>(gm: &[f32], du: &[f32], out: &mut [f32]) {
-    let (gm, du, out) = (&gm[..3 * A], &du[..A * A], &mut out[..9]);
-    // t = dU G (α x 3), then out = Gᵀ t.
-    let mut t = [[0f32; 3]; A];
-    for (a, row) in t.iter_mut().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = (0..A).map(|b| du[A * a + b] * gm[3 * b + j]).sum();
-        }
-    }
-    for i in 0..3 {
-        for j in 0..3 {
-            out[3 * i + j] = (0..A).map(|a| gm[3 * a + i] * t[a][j]).sum();
+    #[test]
+    fn the_kernel_matrix_gives_g_g_gt_and_that_of_the_turned_kernel() {
+        let kernel: [f32; 9] = [0.3, -1.2, 0.7, 2.0, 0.1, -0.4, 0.9, 1.5, -2.2];
+        let mut turned = kernel;
+        turned.reverse();
+        for scheme in [F2, F4] {
+            let alpha = scheme.alpha();
+            let g = |a: usize, i: usize| scheme.g[3 * a + i];
+            // (G k Gᵀ)[a][b] = Σ_ij G[a][i] k[i][j] G[b][j].
+            let direct = |k: &[f32; 9]| -> Vec<f32> {
+                let entry = |a, b| (0..9).map(|ij| g(a, ij / 3) * k[ij] * g(b, ij % 3)).sum::<f32>();
+                (0..alpha * alpha).map(|ab| entry(ab / alpha, ab % alpha)).collect()
+            };
+            for (reversed, want) in [(false, direct(&kernel)), (true, direct(&turned))] {
+                let t = kernel_matrix(scheme, reversed);
+                let got: Vec<f32> = t
+                    .chunks_exact(9)
+                    .map(|row| row.iter().zip(&kernel).map(|(w, k)| w * k).sum())
+                    .collect();
+                for (p, (got, want)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "F({}) reversed {reversed}, position {p}: {got} against {want}",
+                        scheme.m
+                    );
+                }
+            }
         }
     }
 }
