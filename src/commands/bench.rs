@@ -54,7 +54,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     );
     let mut specs = Vec::new();
     for &precision in &opts.precision {
-        let device = crate::device::select(opts.device, precision)?;
+        let device = crate::device::select(opts.device, precision, crate::device::Named::Flags)?;
         for &arch in &opts.model {
             for &mode in &opts.mode {
                 for &batch in &opts.batch {

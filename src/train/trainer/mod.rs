@@ -67,13 +67,14 @@ fn run(job: TrainJob, commands: Receiver<(Command, Source)>, events: Sender<Reco
         .context("cannot start the telemetry thread")?;
     let started = Instant::now();
     let precision = job.config.train.precision;
-    let result = crate::device::select(job.config.train.device, precision).and_then(|selected| {
-        let label = format!("{selected} {precision}");
-        crate::with_backend!(selected, |device: B| {
-            setup::prepare::<B>(&job, &device, &label, &mut emitter)
-                .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started))
-        })
-    });
+    let result =
+        crate::device::select(job.config.train.device, precision, crate::device::Named::Config).and_then(|selected| {
+            let label = format!("{selected} {precision}");
+            crate::with_backend!(selected, |device: B| {
+                setup::prepare::<B>(&job, &device, &label, &mut emitter)
+                    .and_then(|prepared| Loop::new(job, prepared, commands, device).run(&mut emitter, started))
+            })
+        });
     match result {
         Ok(summary) => Ok(summary),
         Err(err) => {
