@@ -79,6 +79,9 @@ fn suggest(full: &str, key: &str, siblings: &BTreeMap<String, Schema>) -> Option
     if let Some(s) = closest(key, siblings.keys().map(String::as_str), limit) {
         return Some(format!("{parent}{s}"));
     }
+    if let Some(s) = sharing_a_word(key, siblings.keys().map(String::as_str)) {
+        return Some(format!("{parent}{s}"));
+    }
     let Schema::Table(top) = schema() else { return None };
     top.iter().find_map(|(section, s)| match s {
         Schema::Table(keys) if keys.contains_key(key) && !full.starts_with(&format!("{section}.")) => {
@@ -86,6 +89,16 @@ fn suggest(full: &str, key: &str, siblings: &BTreeMap<String, Schema>) -> Option
         }
         _ => None,
     })
+}
+
+/// A candidate one of whose words starts with one of `key`'s (words split at `_`, three
+/// letters or more): `lr_sched` finds `schedule`, `warmup` finds `warmup_epochs`, too far
+/// apart letter by letter for [`closest`]. The nearest of several wins.
+fn sharing_a_word<'a>(key: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let words: Vec<&str> = key.split('_').filter(|w| w.len() >= 3).collect();
+    let shares = |c: &str| c.split('_').any(|cw| words.iter().any(|w| cw.starts_with(w)));
+    let matching = candidates.into_iter().filter(|c| shares(c));
+    closest(key, matching, usize::MAX)
 }
 
 #[cfg(test)]
@@ -110,6 +123,10 @@ mod tests {
         let e = load_str(&format!("{MINIMAL}[data.augmentation]\nhflp = 0.1\n"), &[]).unwrap_err();
         assert_eq!(e.key(), Some("data.augmentation.hflp"));
         assert!(e.to_string().contains("'data.augmentation.hflip'"), "{e}");
+        let e = load_str(MINIMAL, &["train.lr_sched=\"cosine\""]).unwrap_err();
+        assert!(e.to_string().ends_with("(did you mean 'train.schedule'?)"), "{e}");
+        let e = load_str(MINIMAL, &["train.warmup=2"]).unwrap_err();
+        assert!(e.to_string().ends_with("(did you mean 'train.warmup_epochs'?)"), "{e}");
         let e = load_str(MINIMAL, &["train.zzzzzz=1"]).unwrap_err();
         assert_eq!(e.to_string(), "--set train.zzzzzz=1: unknown key 'train.zzzzzz'");
     }
