@@ -4,9 +4,12 @@
 #
 #   bench/compare.sh                 # resnet18, resnet50, resnet152 x full, frozen, head, eval
 #   MODELS=resnet18 MODES=full,frozen STEPS=5 bench/compare.sh
+#   ROUNDS=3 MODES=frozen BLOCK=cpu-frozen bench/compare.sh   # each pair 3 times; own block
 #
 # Writes bench/out/kiln.jsonl, bench/out/torch.jsonl and bench/out/table.md, and puts the table
-# into BENCHMARKS.md between the "cpu-table" markers.
+# into BENCHMARKS.md between the "$BLOCK" markers (default cpu-table; a new block is appended).
+# This machine's speed drifts by tens of percent within minutes: ROUNDS > 1 repeats each
+# kiln/PyTorch pair and the table gives the median ratio and every round's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,8 @@ BATCH=${BATCH:-8}
 SIZE=${SIZE:-224}
 STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-1}
+BLOCK=${BLOCK:-cpu-table}
 VENV=${KILN_BENCH_VENV:-$HOME/.cache/kiln-bench-venv}
 OUT=bench/out
 
@@ -36,8 +41,10 @@ mkdir -p "$OUT"
 for model in ${MODELS//,/ }; do
     for mode in ${MODES//,/ }; do
         args=(--model "$model" --mode "$mode" --batch "$BATCH" --image-size "$SIZE" --steps "$STEPS" --warmup "$WARMUP" --json)
-        "$KILN" bench --device cpu "${args[@]}" | tee -a "$OUT/kiln.jsonl"
-        "$VENV/bin/python" bench/torch_reference.py --device cpu "${args[@]}" | tee -a "$OUT/torch.jsonl"
+        for _ in $(seq "$ROUNDS"); do
+            "$KILN" bench --device cpu "${args[@]}" | tee -a "$OUT/kiln.jsonl"
+            "$VENV/bin/python" bench/torch_reference.py --device cpu "${args[@]}" | tee -a "$OUT/torch.jsonl"
+        done
     done
 done
 
@@ -45,17 +52,17 @@ torch_version=$("$VENV/bin/python" -c 'import torch, torchvision; print(f"PyTorc
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 {
     echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores of $cpu; kiln $("$KILN" --version | cut -d' ' -f2) (Burn 0.21.0 flex),"
-    echo "$torch_version; batch $BATCH, $SIZE px, median of $STEPS steps after $WARMUP warm-up, images/s."
+    echo "$torch_version; batch $BATCH, $SIZE px, median of $STEPS steps after $WARMUP warm-up, images/s; $ROUNDS round(s) per pair."
     echo
     python3 bench/table.py "$OUT/kiln.jsonl" "$OUT/torch.jsonl"
 } > "$OUT/table.md"
 cat "$OUT/table.md"
 
-python3 - "$OUT/table.md" <<'PY'
+python3 - "$OUT/table.md" "$BLOCK" <<'PY'
 import re, sys
 table = open(sys.argv[1]).read().strip()
 text = open("BENCHMARKS.md").read()
-start, end = "<!-- cpu-table:start -->", "<!-- cpu-table:end -->"
+start, end = f"<!-- {sys.argv[2]}:start -->", f"<!-- {sys.argv[2]}:end -->"
 block = f"{start}\n{table}\n{end}"
 text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if start in text else text + "\n" + block + "\n"
 open("BENCHMARKS.md", "w").write(text)
