@@ -105,6 +105,17 @@ mod tests {
         (dx, dw, db)
     }
 
+    /// A padded 3x3 stride-1 convolution with bias, `[in, out]` channels, and a normal
+    /// random batch of two `side` x `side` images for it.
+    fn padded_3x3(channels: [usize; 2], side: usize) -> (Conv2d<B>, Tensor<B, 4>) {
+        let device = Default::default();
+        let conv = Conv2dConfig::new(channels, [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        let x = Tensor::random([2, channels[0], side, side], Distribution::Normal(0.0, 1.0), &device);
+        (conv, x)
+    }
+
     #[test]
     fn gradients_match_burns_convolution() {
         let device = Default::default();
@@ -139,10 +150,7 @@ mod tests {
     #[test]
     fn gradients_through_winograd_match_burns_convolution() {
         // 16x16 with a 3x3 stride-1 kernel: large enough for kiln to take Winograd's way.
-        let device = Default::default();
-        let config = Conv2dConfig::new([4, 6], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1));
-        let conv: Conv2d<B> = config.init(&device);
-        let x = Tensor::<B, 4>::random([2, 4, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let (conv, x) = padded_3x3([4, 6], 16);
         let geometry = geometry::ConvGeometry::square(2, [4, 6], 16, [3, 1, 1]);
         assert!(winograd::chosen(&geometry), "this convolution must take Winograd's way");
         let (dx, dw, db) = grads(&conv, &x, Some(Precision::F32));
@@ -154,12 +162,8 @@ mod tests {
 
     #[test]
     fn a_frozen_weight_gets_no_gradient_but_the_input_still_does() {
-        let device = Default::default();
-        let conv: Conv2d<B> = Conv2dConfig::new([3, 4], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .init(&device);
+        let (conv, x) = padded_3x3([3, 4], 6);
         let conv = conv.no_grad();
-        let x = Tensor::<B, 4>::random([2, 3, 6, 6], Distribution::Normal(0.0, 1.0), &device);
         let (dx, dw, _) = grads(&conv, &x, Some(Precision::F32));
         let (rx, ..) = grads(&conv, &x, None);
         assert!(dw.is_none(), "a frozen weight must not get a gradient");
@@ -168,11 +172,7 @@ mod tests {
 
     #[test]
     fn half_precision_computes_in_half_and_hands_back_f32() {
-        let device = Default::default();
-        let conv: Conv2d<B> = Conv2dConfig::new([8, 6], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .init(&device);
-        let x = Tensor::<B, 4>::random([2, 8, 10, 10], Distribution::Normal(0.0, 1.0), &device);
+        let (conv, x) = padded_3x3([8, 6], 10);
         let exact = conv2d(&conv, x.clone(), Precision::F32);
         let (rx, rw, rb) = grads(&conv, &x, Some(Precision::F32));
         // f16 keeps 11 significant bits, bf16 8: relative errors around 1e-3 and 1e-2.
