@@ -66,20 +66,21 @@ pub fn forward(g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> 
 /// [`forward`] by `scheme`.
 pub fn forward_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], w: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
-    assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
-    let u = kernel_tiles(scheme, w, g.out_channels, g.in_channels, false);
-    convolve(scheme, g, x, (&u, false), bias)
+    convolve(scheme, g, x, (w, false), bias)
 }
 
-/// The convolution of `x` with the transformed kernels `u`: `[p][out][in]`, or (`turned`)
-/// `[p][in][out]`, each position's matrix then read transposed.
+/// The convolution of `x` with the kernels `w` `[out][in][3][3]`, or (`turned`) with those
+/// stored `[in][out][3][3]`, each turned half a circle: the input gradient of the
+/// convolution by `w`. Turned, U keeps `w`'s layout, `[p][in][out]`, and each position's
+/// matrix is read transposed.
 fn convolve(
     scheme: Scheme,
     g: &ConvGeometry,
     x: &[f32],
-    (u, turned): (&[f32], bool),
+    (w, turned): (&[f32], bool),
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
+    assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
     assert_eq!(x.len(), g.batch * g.image_len(), "input does not match {g:?}");
     assert!(
         bias.is_none_or(|b| b.len() == g.out_channels),
@@ -87,6 +88,10 @@ fn convolve(
     );
     let tiling = Tiling { size: g.input, scheme };
     let (cin, cout, plane, positions) = (g.in_channels, g.out_channels, tiling.plane_len(), scheme.positions());
+    let u = match turned {
+        false => kernel_tiles(scheme, w, cout, cin, false),
+        true => kernel_tiles(scheme, w, cin, cout, true),
+    };
     let mut y = vec![0f32; g.batch * cout * plane];
     let (images, side_by_side) = plan(tiling, g);
     let columns = images * tiling.count();
@@ -191,15 +196,12 @@ pub fn input_grad(g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
 pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) -> Vec<f32> {
     assert!(applies(g), "not a padded 3x3 stride-1 convolution: {g:?}");
     assert_eq!(w.len(), g.out_channels * g.patch_len(), "weight does not match {g:?}");
-    let (cin, cout) = (g.in_channels, g.out_channels);
-    // Each kernel turned, in the forward's [p][co][ci]: read transposed, [p][ci][co].
-    let u = kernel_tiles(scheme, w, cout, cin, true);
     let backwards = ConvGeometry {
-        in_channels: cout,
-        out_channels: cin,
+        in_channels: g.out_channels,
+        out_channels: g.in_channels,
         ..*g
     };
-    convolve(scheme, &backwards, dy, (&u, true), None)
+    convolve(scheme, &backwards, dy, (w, true), None)
 }
 
 /// U `[p][co][ci]` from the kernels `[co][ci][3][3]` (each turned half a circle if

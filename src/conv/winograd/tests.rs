@@ -5,7 +5,7 @@ use super::*;
 /// Padded 3x3 stride-1 convolutions: sides that are and are not multiples of the tile
 /// (tiles overhanging the edge), a single tile, a one-pixel-high image, batches of one image
 /// (the work split over the threads), three, and more than there are threads (groups side by
-/// side); 17 x 19 kernels are more than one run of the kernel transforms' threads.
+/// side); 17 x 19 channels make a kernel matrix whose sides are no multiple of anything.
 fn geometries() -> Vec<ConvGeometry> {
     let shapes = [
         [4, 7, 6, 5],
