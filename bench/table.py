@@ -36,7 +36,7 @@ def median(runs, key, spec):
 
 def main():
     kiln, torch = load(sys.argv[1]), load(sys.argv[2])
-    rounds = max(len(runs) for runs in [*kiln.values(), *torch.values(), []]) if kiln or torch else 0
+    rounds = max(map(len, [*kiln.values(), *torch.values()]), default=0)
     extra = " rounds' ratios |" if rounds > 1 else ""
     print(f"| model | mode | batch | size | precision | PyTorch img/s | kiln img/s | kiln / PyTorch | PyTorch MB | kiln MB |{extra}")
     print("|---|---|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""))

@@ -76,10 +76,8 @@ pub(super) fn check_keys(
 fn suggest(full: &str, key: &str, siblings: &BTreeMap<String, Schema>) -> Option<String> {
     let parent = full.strip_suffix(key).unwrap_or("");
     let limit = key.len().div_ceil(3).clamp(1, 3);
-    if let Some(s) = closest(key, siblings.keys().map(String::as_str), limit) {
-        return Some(format!("{parent}{s}"));
-    }
-    if let Some(s) = sharing_a_word(key, siblings.keys().map(String::as_str)) {
+    let names = || siblings.keys().map(String::as_str);
+    if let Some(s) = closest(key, names(), limit).or_else(|| sharing_a_word(key, names())) {
         return Some(format!("{parent}{s}"));
     }
     let Schema::Table(top) = schema() else { return None };
