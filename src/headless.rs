@@ -229,7 +229,7 @@ mod tests {
             event: Event::Step(StepInfo {
                 loss: 0.5,
                 lr: [("head".to_string(), 1e-3), ("layer4".to_string(), 1e-4)].into(),
-                grad_norm: Some(1.0),
+                grad_norm: 1.0,
                 loss_scale,
                 images_per_second: 10.0,
                 data_wait_ms: 1.0,

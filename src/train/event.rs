@@ -3,10 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::command::{Command, Source};
 use super::metrics::EvalMetrics;
+
+/// Reads a `null` as NaN. serde_json writes a NaN or an infinity as `null` (JSON has
+/// neither), so a diverged run's loss, or an f16 step's overflowed gradient norm, comes back
+/// as "not a number" instead of making its log unreadable.
+pub(crate) fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
 
 /// One event with where and when it happened; one line of `events.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,11 +101,13 @@ pub struct Started {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepInfo {
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss: f64,
     pub lr: BTreeMap<String, f64>,
-    /// The gradient norm before clipping; `None` when it was not finite and the step was
-    /// skipped (an f16 overflow: JSON has no inf).
-    pub grad_norm: Option<f64>,
+    /// The gradient norm before clipping; not finite when f16 overflowed and the step was
+    /// skipped.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub grad_norm: f64,
     /// The f16 loss scale this step ran with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_scale: Option<f64>,
@@ -110,6 +119,7 @@ pub struct StepInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochInfo {
+    #[serde(deserialize_with = "nan_if_null")]
     pub train_loss: f64,
     pub train_accuracy: f64,
     pub val: EvalMetrics,
@@ -160,4 +170,30 @@ pub struct Summary {
     pub skipped_images: usize,
     /// Why the run failed, when it did.
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_whose_loss_and_norm_are_not_finite_writes_null_and_reads_back_as_nan() {
+        let step = StepInfo {
+            loss: f64::NAN,
+            lr: BTreeMap::from([("head".to_string(), 1e-3)]),
+            grad_norm: f64::INFINITY,
+            loss_scale: Some(65536.0),
+            images_per_second: 10.0,
+            data_wait_ms: 0.0,
+            step_ms: 100.0,
+        };
+        let line = serde_json::to_string(&step).unwrap();
+        assert!(
+            line.contains("\"loss\":null") && line.contains("\"grad_norm\":null"),
+            "{line}"
+        );
+        let back: StepInfo = serde_json::from_str(&line).unwrap();
+        assert!(back.loss.is_nan() && back.grad_norm.is_nan(), "{back:?}");
+        assert_eq!(back.images_per_second, 10.0);
+    }
 }

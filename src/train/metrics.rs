@@ -102,6 +102,7 @@ pub(crate) fn ratio(num: u64, den: u64) -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalMetrics {
     /// Mean loss per sample.
+    #[serde(deserialize_with = "super::event::nan_if_null")]
     pub loss: f64,
     /// Single-label: the top class is the label. Multi-label: every label is predicted right
     /// (exact match, a logit above 0 meaning "present").

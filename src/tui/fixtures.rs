@@ -73,7 +73,7 @@ pub fn step_info(loss: f64) -> StepInfo {
     StepInfo {
         loss,
         lr: lrs(1e-3, 3e-3),
-        grad_norm: Some(1.0),
+        grad_norm: 1.0,
         loss_scale: None,
         images_per_second: 40.0,
         data_wait_ms: 80.0,

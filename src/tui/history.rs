@@ -109,7 +109,7 @@ mod tests {
         let step = |loss| StepInfo {
             loss,
             lr: [("head".to_string(), 1e-3)].into(),
-            grad_norm: Some(1.0),
+            grad_norm: 1.0,
             loss_scale: None,
             images_per_second: 10.0,
             data_wait_ms: 1.0,

@@ -300,7 +300,7 @@ impl<B: TrainBackend> Loop<B> {
         em.emit(Event::Step(StepInfo {
             loss: result.loss,
             lr,
-            grad_norm: result.grad_norm.is_finite().then_some(result.grad_norm),
+            grad_norm: result.grad_norm,
             loss_scale,
             images_per_second: n as f64 / step_s.max(1e-9),
             data_wait_ms: wait.as_secs_f64() * 1000.0,
