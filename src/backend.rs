@@ -10,7 +10,7 @@ use burn::prelude::Tensor;
 
 use crate::adamw::{AdamWStep, Updated};
 use crate::pool::MaxPool;
-use crate::{adamw, batch_norm, conv, pool};
+use crate::{activation, adamw, batch_norm, conv, pool, squares};
 
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
@@ -52,8 +52,9 @@ macro_rules! with_backend {
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
 /// defaults to Burn's; Flex overrides the convolution, the max pool and their gradients
 /// (`crate::conv`, `crate::pool`), the training BatchNorm and its gradients
-/// (`crate::batch_norm`) and the AdamW update (`crate::adamw`); the autodiff backend routes
-/// the convolution's, the pool's and the BatchNorm's backward through them.
+/// (`crate::batch_norm`), ReLU and the residual add + ReLU (`crate::activation`) and the AdamW
+/// update (`crate::adamw`), and Σ x² for the gradient norm (`crate::squares`); the autodiff backend routes the convolution's, the pool's, the
+/// BatchNorm's and the ReLUs' backward through them.
 pub trait KilnBackend: Backend {
     /// Whether this backend overrides the convolution and the max pool with kernels of its own.
     /// Only then does autodiff record kiln's nodes for them; otherwise Burn's own run.
@@ -125,6 +126,27 @@ pub trait KilnBackend: Backend {
         epsilon: f64,
     ) -> batch_norm::Normalised<Self> {
         batch_norm::burn_batch_norm_train(x, gamma, beta, epsilon)
+    }
+
+    /// max(x, 0), as `ActivationOps::relu`; under autodiff its backward takes the gradient
+    /// from [`KilnBackend::kiln_relu_grad`].
+    fn kiln_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu(x)
+    }
+
+    /// max(a + b, 0) for `a` and `b` of one shape; its backward as [`KilnBackend::kiln_relu`]'s.
+    fn kiln_add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu(Self::float_add(a, b))
+    }
+
+    /// The gradient through a ReLU whose output was `output`, as `ActivationOps::relu_backward`.
+    fn kiln_relu_grad(output: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu_backward(output, grad)
+    }
+
+    /// Σ x², as a one-value tensor: a gradient's share of the global norm.
+    fn kiln_sum_of_squares<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, 1> {
+        squares::burn_sum_of_squares(x)
     }
 
     /// The gradients of the input, γ and β of [`KilnBackend::kiln_batch_norm_train`].
@@ -200,6 +222,22 @@ impl KilnBackend for Cpu {
     ) -> batch_norm::Grads<Self> {
         batch_norm::flex::batch_norm_grads(x, gamma, statistics, epsilon, dy)
     }
+
+    fn kiln_relu(x: FlexTensor) -> FlexTensor {
+        activation::flex::relu(x)
+    }
+
+    fn kiln_add_relu(a: FlexTensor, b: FlexTensor) -> FlexTensor {
+        activation::flex::add_relu(a, b)
+    }
+
+    fn kiln_relu_grad(output: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        activation::flex::relu_grad(output, grad)
+    }
+
+    fn kiln_sum_of_squares<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, 1> {
+        squares::flex_sum_of_squares(x)
+    }
 }
 
 /// Autodiff records kiln's nodes, whose backward calls the inner backend's gradient methods.
@@ -224,6 +262,14 @@ impl<B: KilnBackend, C: CheckpointStrategy> KilnBackend for Autodiff<B, C> {
         epsilon: f64,
     ) -> batch_norm::Normalised<Self> {
         batch_norm::autodiff::batch_norm_train::<B, C>(x, gamma, beta, epsilon)
+    }
+
+    fn kiln_relu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        activation::autodiff::relu::<B, C>(x)
+    }
+
+    fn kiln_add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        activation::autodiff::add_relu::<B, C>(a, b)
     }
 }
 

@@ -1,5 +1,6 @@
 //! kiln: fine-tune pretrained ResNet image classifiers from the terminal.
 
+pub mod activation;
 pub mod adamw;
 pub mod allocator;
 pub mod backend;
@@ -12,12 +13,14 @@ pub mod conv;
 pub mod cuda_toolkit;
 pub mod data;
 pub mod device;
+mod fill;
 mod flex_values;
 pub mod headless;
 pub mod model;
 pub mod pool;
 pub mod predict;
 pub mod runlog;
+mod squares;
 pub mod suggest;
 pub mod telemetry;
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 use rayon::prelude::*;
 
+use crate::fill::zeros;
+
 /// The layout of a batch: images, channels, values per channel plane.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
@@ -139,7 +141,7 @@ pub fn forward(l: Layout, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64) 
         .map(|c| (gamma[c] as f64 / (stats[c].1 + epsilon).sqrt()) as f32)
         .collect();
     let mean: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
-    let mut y = vec![0f32; x.len()];
+    let mut y = zeros(x.len());
     let image = l.channels * l.plane;
     y.par_chunks_mut(image)
         .zip(x.par_chunks(image))
@@ -191,7 +193,7 @@ pub fn backward(
             )
         })
         .collect();
-    let mut dx = vec![0f32; x.len()];
+    let mut dx = zeros(x.len());
     let image = l.channels * l.plane;
     dx.par_chunks_mut(image)
         .zip(dy.par_chunks(image).zip(x.par_chunks(image)))

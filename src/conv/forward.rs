@@ -10,6 +10,7 @@ use super::matmul::matmul;
 use super::patches::im2col;
 use super::split::Split;
 use super::winograd;
+use crate::fill::zeros;
 
 /// Y[n, co, oy, ox] = bias[co] + Σ over input channels and kernel positions of
 /// W[co, ci, ky, kx] · x[n, ci, oy·sh + ky − ph, ox·sw + kx − pw]. `x` is `[N, Cin, H, W]`,
@@ -38,7 +39,7 @@ pub fn forward_grouped_as(
         bias.is_none_or(|b| b.len() == g.out_channels),
         "bias does not match {g:?}"
     );
-    let mut y = vec![0f32; g.batch * g.out_channels * pixels];
+    let mut y = zeros(g.batch * g.out_channels * pixels);
     let (images, side_by_side) = grouping.plan(g.batch);
     if images > 1 {
         forward_grouped(images, side_by_side, g, x, w, bias, &mut y);

@@ -11,6 +11,7 @@ use super::matmul::matmul;
 use super::patches::col2im;
 use super::split::Split;
 use super::winograd;
+use crate::fill::zeros;
 
 /// dX[n, ci, iy, ix] = Σ over output channels and kernel positions of W[co, ci, ky, kx] ·
 /// dY[n, co, oy, ox] where iy = oy·sh + ky − ph (and likewise for x). `w` is
@@ -34,7 +35,7 @@ pub fn input_grad_grouped_as(grouping: Grouping, g: &ConvGeometry, w: &[f32], dy
         g.batch * g.out_channels * pixels,
         "output gradient does not match {g:?}"
     );
-    let mut dx = vec![0f32; g.batch * g.image_len()];
+    let mut dx = zeros(g.batch * g.image_len());
     let (images, side_by_side) = grouping.plan(g.batch);
     if images > 1 {
         input_grad_grouped(images, side_by_side, g, w, dy, &mut dx);

@@ -1,11 +1,11 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::arch::BlockKind;
 use super::named::{TensorVisitor, visit_bn, visit_conv};
 use super::norm::{BnMode, batch_norm};
+use crate::activation::{add_relu, relu};
 use crate::backend::KilnBackend;
 use crate::config::Precision;
 use crate::conv::conv2d;
@@ -119,6 +119,6 @@ impl<B: KilnBackend> Block<B> {
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
             out = batch_norm(bn3, conv(conv3, relu(out)), mode);
         }
-        relu(out + identity)
+        add_relu(out, identity)
     }
 }

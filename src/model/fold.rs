@@ -10,10 +10,10 @@ use burn::module::Param;
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::resnet::STEM_POOL;
 use super::{Block, ResNet};
+use crate::activation::{add_relu, relu};
 use crate::backend::KilnBackend;
 use crate::config::Precision;
 use crate::conv::conv2d;
@@ -71,7 +71,7 @@ impl<B: KilnBackend> FoldedBlock<B> {
                 out = relu(out);
             }
         }
-        relu(out + identity)
+        add_relu(out, identity)
     }
 }
 

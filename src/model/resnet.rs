@@ -1,11 +1,11 @@
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::arch::Arch;
 use super::block::{Block, bn, conv};
 use super::named::{TensorVisitor, visit_bn, visit_conv, visit_linear};
 use super::norm::{BnMode, batch_norm};
+use crate::activation::relu;
 use crate::backend::KilnBackend;
 use crate::config::Precision;
 use crate::conv::conv2d;

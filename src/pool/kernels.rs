@@ -4,6 +4,8 @@
 
 use rayon::prelude::*;
 
+use crate::fill::zeros;
+
 use super::MaxPool;
 
 /// A max pool over `planes` (batch × channels) planes of `input` = [height, width] that
@@ -59,7 +61,7 @@ impl PoolGeometry {
 pub fn max_pool_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
     let out_w = g.output[1];
     let w = g.input[1];
-    let mut y = vec![0.0; g.planes * g.output_plane_len()];
+    let mut y = zeros(g.planes * g.output_plane_len());
     y.par_chunks_mut(g.output_plane_len())
         .zip(x.par_chunks(g.plane_len()))
         .for_each_init(
@@ -86,7 +88,7 @@ pub fn max_pool_forward(g: &PoolGeometry, x: &[f32]) -> Vec<f32> {
 pub fn max_pool_x_grad(g: &PoolGeometry, x: &[f32], output_grad: &[f32]) -> Vec<f32> {
     let out_w = g.output[1];
     let w = g.input[1];
-    let mut dx = vec![0.0; x.len()];
+    let mut dx = zeros(x.len());
     dx.par_chunks_mut(g.plane_len())
         .zip(x.par_chunks(g.plane_len()))
         .zip(output_grad.par_chunks(g.output_plane_len()))

@@ -13,7 +13,7 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::adamw::AdamW;
-use crate::backend::TrainBackend;
+use crate::backend::{KilnBackend, TrainBackend};
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::model::{ResNet, TensorVisitor, groups_of};
 
@@ -154,10 +154,10 @@ struct Norm<'a, B: AutodiffBackend> {
     sum: Option<Tensor<B::InnerBackend, 1>>,
 }
 
-impl<B: AutodiffBackend> TensorVisitor<B> for Norm<'_, B> {
+impl<B: TrainBackend> TensorVisitor<B> for Norm<'_, B> {
     fn param<const D: usize>(&mut self, _: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
         if let Some(g) = self.grads.get::<B::InnerBackend, D>(param.id) {
-            let sq = g.square().sum();
+            let sq = B::InnerBackend::kiln_sum_of_squares(g);
             self.sum = Some(match self.sum.take() {
                 Some(s) => s + sq,
                 None => sq,

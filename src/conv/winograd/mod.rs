@@ -22,6 +22,8 @@ use super::scratch::Buffer;
 pub use tiles::{F2, F4, Scheme};
 use tiles::{Tiling, Work};
 
+use crate::fill::zeros;
+
 /// The fewest output pixels per image at which kiln's convolutions (forward and both
 /// gradients) use this module. `cargo bench --bench conv -- --winograd` (BENCHMARKS.md),
 /// batch 8, against im2col: 1.1–1.7x at 56x56, 0.9–1.5x at 28x28, 1.1–1.6x at 14x14 (1.0–1.3x
@@ -92,7 +94,7 @@ fn convolve(
         false => kernel_tiles(scheme, w, cout, cin, false),
         true => kernel_tiles(scheme, w, cin, cout, true),
     };
-    let mut y = vec![0f32; g.batch * cout * plane];
+    let mut y = zeros(g.batch * cout * plane);
     let (images, side_by_side) = plan(tiling, g);
     let columns = images * tiling.count();
     let buffers = || {
@@ -211,7 +213,7 @@ pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) 
 fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize, reversed: bool) -> Vec<f32> {
     let (pairs, positions) = (cout * cin, scheme.positions());
     let t = tiles::kernel_matrix(scheme, reversed);
-    let mut u = vec![0f32; positions * pairs];
+    let mut u = zeros(positions * pairs);
     matmul_strided(
         [positions, pairs, 9],
         (&mut u, pairs),
