@@ -87,7 +87,10 @@ mod tests {
         {
             assert_eq!(k, b, "{what}");
         }
-        assert!(kiln[0].contains(&0.0) && kiln[0].iter().any(|&v| v > 0.0), "both sides of the cut");
+        assert!(
+            kiln[0].contains(&0.0) && kiln[0].iter().any(|&v| v > 0.0),
+            "both sides of the cut"
+        );
     }
 
     #[test]
