@@ -52,12 +52,14 @@ macro_rules! with_backend {
 /// Burn's backend extension for the operations kiln runs through its own kernels. Each method
 /// defaults to Burn's; Flex overrides the convolution, the max pool and their gradients
 /// (`crate::conv`, `crate::pool`), the training BatchNorm and its gradients
-/// (`crate::batch_norm`), ReLU and the residual add + ReLU (`crate::activation`) and the AdamW
-/// update (`crate::adamw`), and Σ x² for the gradient norm (`crate::squares`); the autodiff backend routes the convolution's, the pool's, the
-/// BatchNorm's and the ReLUs' backward through them.
+/// (`crate::batch_norm`), ReLU and the residual add + ReLU (`crate::activation`), the AdamW
+/// update (`crate::adamw`) and Σ x² for the gradient norm (`crate::squares`); the autodiff
+/// backend routes the convolution's, the pool's, the BatchNorm's and the ReLUs' backward
+/// through them.
 pub trait KilnBackend: Backend {
-    /// Whether this backend overrides the convolution and the max pool with kernels of its own.
-    /// Only then does autodiff record kiln's nodes for them; otherwise Burn's own run.
+    /// Whether this backend overrides the convolution, the max pool, BatchNorm and the ReLUs
+    /// with kernels of its own. Only then does autodiff record kiln's nodes for them;
+    /// otherwise Burn's own run.
     const OWN_KERNELS: bool = false;
 
     /// A 2-D convolution, as `ModuleOps::conv2d`, whose backward (under autodiff) takes its
@@ -134,7 +136,8 @@ pub trait KilnBackend: Backend {
         Self::relu(x)
     }
 
-    /// max(a + b, 0) for `a` and `b` of one shape; its backward as [`KilnBackend::kiln_relu`]'s.
+    /// max(a + b, 0), its backward as [`KilnBackend::kiln_relu`]'s. Kiln's kernels take `a` and
+    /// `b` of one shape; others broadcast through Burn's add.
     fn kiln_add_relu(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::relu(Self::float_add(a, b))
     }

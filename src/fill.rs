@@ -4,14 +4,13 @@
 //! other cores idle (the zeroing was the largest serial part of a resnet50 frozen step,
 //! BENCHMARKS.md).
 
-use std::mem::MaybeUninit;
-
 use rayon::prelude::*;
 
 /// Below this many values one thread does the work sooner than it could wake another (256 KiB).
 const PARALLEL_FROM: usize = 1 << 16;
 
-/// Values per task.
+/// The fewest values per task. Rayon's indexed `collect` writes each task's values straight
+/// into the vector, with no copy after.
 const CHUNK: usize = 1 << 15;
 
 /// `len` zeros.
@@ -19,45 +18,28 @@ pub fn zeros(len: usize) -> Vec<f32> {
     if len < PARALLEL_FROM {
         return vec![0.0; len];
     }
-    made(len, |_, out| out.fill(MaybeUninit::new(0.0)))
+    (0..len).into_par_iter().with_min_len(CHUNK).map(|_| 0.0).collect()
 }
 
 /// `f(a[i])` for each value of `a`.
-pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+pub fn map(a: &[f32], f: impl Fn(f32) -> f32 + Sync + Send) -> Vec<f32> {
     if a.len() < PARALLEL_FROM {
         return a.iter().map(|&a| f(a)).collect();
     }
-    made(a.len(), |start, out| {
-        for (o, &a) in out.iter_mut().zip(&a[start..]) {
-            *o = MaybeUninit::new(f(a));
-        }
-    })
+    a.par_iter().with_min_len(CHUNK).map(|&a| f(a)).collect()
 }
 
 /// `f(a[i], b[i])` for each pair of values; `a` and `b` are as long.
-pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+pub fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip_map: the operands differ in length");
     if a.len() < PARALLEL_FROM {
         return a.iter().zip(b).map(|(&a, &b)| f(a, b)).collect();
     }
-    made(a.len(), |start, out| {
-        for (o, (&a, &b)) in out.iter_mut().zip(a[start..].iter().zip(&b[start..])) {
-            *o = MaybeUninit::new(f(a, b));
-        }
-    })
-}
-
-/// A vector of `len` values, each [`CHUNK`] of them written by `write(start, chunk)` on a task
-/// of its own; `write` must write every value of its chunk.
-fn made(len: usize, write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
-    let mut values = Vec::with_capacity(len);
-    values.spare_capacity_mut()[..len]
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(i, chunk)| write(i * CHUNK, chunk));
-    // SAFETY: the first `len` values were all written above (each chunk by its `write`).
-    unsafe { values.set_len(len) };
-    values
+    a.par_iter()
+        .zip(b)
+        .with_min_len(CHUNK)
+        .map(|(&a, &b)| f(a, b))
+        .collect()
 }
 
 #[cfg(test)]
@@ -87,9 +69,12 @@ mod tests {
                 doubled.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32),
                 "len {len}"
             );
-            let sums = zip_map(&a, &b, |x, y| x - y);
+            let differences = zip_map(&a, &b, |x, y| x - y);
             assert!(
-                sums.iter().enumerate().all(|(i, &v)| v == i as f32 - (i % 7) as f32),
+                differences
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &v)| v == i as f32 - (i % 7) as f32),
                 "len {len}"
             );
         }

@@ -1,5 +1,5 @@
-//! Flex's ReLU, add + ReLU and ReLU gradient through kiln's kernels (f32); anything else
-//! keeps Burn's.
+//! Flex's ReLU, add + ReLU and ReLU gradient through kiln's kernels (f32 only; anything else
+//! keeps Burn's, whose ReLU turns NaN into 0).
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;

@@ -109,14 +109,20 @@ mod tests {
         assert_eq!(run(true), run(false));
     }
 
-    /// As PyTorch's `torch.relu`, so that a diverged activation shows in the loss; Flex's own
-    /// ReLU gives 0 for NaN.
+    /// As PyTorch's `torch.relu` and its `threshold_backward`, so that a diverged activation
+    /// shows in the loss: NaN stays NaN and passes its gradient on. Burn's Flex path gives 0
+    /// for both, so this also shows that kiln's kernels and node are the ones that ran.
     #[test]
-    fn relu_keeps_nan() {
+    fn relu_keeps_nan_and_passes_its_gradient_under_autodiff() {
         let device = Default::default();
-        let x = Tensor::<crate::backend::Cpu, 1>::from_floats([f32::NAN, -1.0, 2.0, -0.0], &device);
-        let got = values(relu(x));
+        let x = Tensor::<B, 1>::from_floats([f32::NAN, -1.0, 2.0], &device).require_grad();
+        let out = relu(x.clone());
+        let grads = (out.clone() * Tensor::from_floats([3.0, 4.0, 5.0], &device))
+            .sum()
+            .backward();
+        let got = values(out.inner());
         assert!(got[0].is_nan(), "{got:?}");
-        assert_eq!(&got[1..], &[0.0, 2.0, 0.0]);
+        assert_eq!(&got[1..], &[0.0, 2.0]);
+        assert_eq!(values(x.grad(&grads).expect("x is tracked")), [3.0, 0.0, 5.0]);
     }
 }

@@ -141,6 +141,10 @@ pub fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
         return zeros(len);
     };
     let rest: Vec<Vec<f32>> = partials.collect();
+    debug_assert!(
+        sum.len() == len && rest.iter().all(|p| p.len() == len),
+        "sum_in_order: partials of {len} values expected"
+    );
     sum.par_chunks_mut(STRETCH).enumerate().for_each(|(i, stretch)| {
         for partial in &rest {
             let partial = &partial[i * STRETCH..];
