@@ -7,6 +7,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{ConvOptions, FloatTensor};
 
 use burn::prelude::Tensor;
+use burn::tensor::TensorPrimitive;
 
 use crate::adamw::{AdamWStep, Updated};
 use crate::pool::MaxPool;
@@ -14,6 +15,11 @@ use crate::{activation, adamw, batch_norm, conv, pool, squares};
 
 /// The CPU backend for inference.
 pub type Cpu = burn::backend::Flex;
+
+/// A float primitive (what [`KilnBackend`]'s methods take and give) as a `Tensor`.
+pub fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
 /// The CPU backend with autodiff, for training.
 pub type CpuTrain = burn::backend::Autodiff<Cpu>;
 

@@ -4,16 +4,12 @@
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
+
+use crate::backend::float;
 
 /// The values of a row-major f32 tensor (what `to_contiguous` gives).
 pub fn f32s(t: &FlexTensor) -> &[f32] {
     t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
-}
-
-/// A Flex tensor as a float `Tensor`.
-pub fn float<const D: usize>(t: FlexTensor) -> Tensor<Flex, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 /// A float `Tensor` of `values` laid out row-major in `shape`.

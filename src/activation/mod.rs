@@ -7,10 +7,8 @@ pub(crate) mod autodiff;
 pub(crate) mod flex;
 
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
-use burn::tensor::ops::FloatTensor;
 
-use crate::backend::KilnBackend;
+use crate::backend::{KilnBackend, float};
 
 /// max(x, 0), through [`KilnBackend::kiln_relu`].
 pub fn relu<B: KilnBackend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
@@ -23,10 +21,6 @@ pub fn add_relu<B: KilnBackend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>
         a.into_primitive().tensor(),
         b.into_primitive().tensor(),
     ))
-}
-
-fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 #[cfg(test)]

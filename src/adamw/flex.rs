@@ -7,7 +7,8 @@ use burn::tensor::DType;
 
 use super::kernel::adamw_update;
 use super::{AdamWStep, Updated, burn_adamw};
-use crate::flex_values::{f32s, float};
+use crate::backend::float;
+use crate::flex_values::f32s;
 
 pub fn adamw<const D: usize>(
     param: Tensor<Flex, D>,

@@ -10,11 +10,10 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
 use burn::tensor::ops::FloatTensor;
 
 use super::{Normalised, burn_batch_norm_train};
-use crate::backend::KilnBackend;
+use crate::backend::{KilnBackend, float};
 
 #[derive(Debug)]
 struct BatchNormBackward;
@@ -30,8 +29,13 @@ impl<B: KilnBackend> Backward<B, 3> for BatchNormBackward {
         let dy = grads.consume::<B>(&ops.node);
         let (x_state, gamma, mean, var, epsilon) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
-        let (dx, d_gamma, d_beta) =
-            B::kiln_batch_norm_grads(wrap::<B, 4>(x), wrap(gamma), (wrap(mean), wrap(var)), epsilon, wrap(dy));
+        let (dx, d_gamma, d_beta) = B::kiln_batch_norm_grads(
+            float::<B, 4>(x),
+            float(gamma),
+            (float(mean), float(var)),
+            epsilon,
+            float(dy),
+        );
         for (node, grad) in [
             (node_x, dx.into_primitive().tensor()),
             (node_gamma, d_gamma.into_primitive().tensor()),
@@ -42,10 +46,6 @@ impl<B: KilnBackend> Backward<B, 3> for BatchNormBackward {
             }
         }
     }
-}
-
-fn wrap<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 pub fn batch_norm_train<B: KilnBackend, C: CheckpointStrategy>(
@@ -63,9 +63,9 @@ pub fn batch_norm_train<B: KilnBackend, C: CheckpointStrategy>(
         beta.into_primitive().tensor(),
     ];
     let (y, mean, var) = B::kiln_batch_norm_train(
-        wrap::<B, 4>(x.primitive.clone()),
-        wrap(gamma.primitive.clone()),
-        wrap(beta.primitive.clone()),
+        float::<B, 4>(x.primitive.clone()),
+        float(gamma.primitive.clone()),
+        float(beta.primitive.clone()),
         epsilon,
     );
     let y = y.into_primitive().tensor();
@@ -87,5 +87,5 @@ pub fn batch_norm_train<B: KilnBackend, C: CheckpointStrategy>(
         }
         OpsKind::UnTracked(prep) => prep.finish(y),
     };
-    (wrap(y), Tensor::from_inner(mean), Tensor::from_inner(var))
+    (float(y), Tensor::from_inner(mean), Tensor::from_inner(var))
 }

@@ -21,10 +21,10 @@ pub mod winograd;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
+use burn::tensor::FloatDType;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{FloatDType, TensorPrimitive};
 
-use crate::backend::KilnBackend;
+use crate::backend::{KilnBackend, float};
 use crate::config::Precision;
 
 /// `conv.forward(x)` computed in `precision`, through [`KilnBackend::kiln_conv2d`] when the
@@ -53,7 +53,7 @@ pub fn conv2d<B: KilnBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>, precision: Prec
         bias,
         options,
     );
-    Tensor::<B, 4>::from_primitive(TensorPrimitive::Float(out)).cast(FloatDType::F32)
+    float::<B, 4>(out).cast(FloatDType::F32)
 }
 
 /// The type the convolutions compute in.

@@ -6,10 +6,9 @@ pub(crate) mod flex;
 mod kernels;
 
 use burn::prelude::*;
-use burn::tensor::TensorPrimitive;
 use burn::tensor::ops::FloatTensor;
 
-use crate::backend::KilnBackend;
+use crate::backend::{KilnBackend, float};
 
 /// A 2-D max pool without dilation, rounding the output size down (PyTorch's defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +32,7 @@ pub fn burn_max_pool2d_x_grad<B: Backend>(
 /// `burn::tensor::module::max_pool2d` with `pool`, through [`KilnBackend::kiln_max_pool2d`].
 pub fn max_pool2d<B: KilnBackend>(x: Tensor<B, 4>, pool: MaxPool) -> Tensor<B, 4> {
     let out = B::kiln_max_pool2d(x.into_primitive().tensor(), pool);
-    Tensor::from_primitive(TensorPrimitive::Float(out))
+    float(out)
 }
 
 #[cfg(test)]
