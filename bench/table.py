@@ -30,7 +30,7 @@ def load(path):
 
 
 def median(runs, key, spec):
-    values = [r[key] for r in runs or [] if r.get(key) is not None]
+    values = [r[key] for r in runs if r.get(key) is not None]
     return format(statistics.median(values), spec) if values else "-"
 
 

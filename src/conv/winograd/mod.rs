@@ -90,10 +90,7 @@ fn convolve(
     );
     let tiling = Tiling { size: g.input, scheme };
     let (cin, cout, plane, positions) = (g.in_channels, g.out_channels, tiling.plane_len(), scheme.positions());
-    let u = match turned {
-        false => kernel_tiles(scheme, w, cout, cin, false),
-        true => kernel_tiles(scheme, w, cin, cout, true),
-    };
+    let u = kernel_tiles(scheme, w, turned);
     let mut y = zeros(g.batch * cout * plane);
     let (images, side_by_side) = plan(tiling, g);
     let columns = images * tiling.count();
@@ -184,7 +181,7 @@ pub fn weight_grad_with(scheme: Scheme, g: &ConvGeometry, x: &[f32], dy: &[f32])
     let du_len = positions * cout * cin;
     let (x_len, dy_len) = (images * g.image_len(), images * cout * plane);
     let du = sum_over_groups(side_by_side, (x, x_len), (dy, dy_len), du_len, buffers, group);
-    kernel_grads(scheme, &du, cout, cin)
+    kernel_grads(scheme, &du)
 }
 
 /// The input gradient: `w` `[Cout, Cin, 3, 3]` and `dy` `[N, Cout, H, W]`, row-major; the
@@ -207,11 +204,12 @@ pub fn input_grad_with(scheme: Scheme, g: &ConvGeometry, w: &[f32], dy: &[f32]) 
 }
 
 /// U `[p][co][ci]` from the kernels `[co][ci][3][3]` (each turned half a circle if
-/// `reversed`): U (α² x Cout·Cin) = (G ⊗ G) (α² x 9) · the kernels (9 x Cout·Cin, read
-/// transposed), one multiply over the threads. Transforming kernel by kernel instead took
+/// `reversed`; the transform treats every (co, ci) pair alike, whichever layout they come in):
+/// U (α² x Cout·Cin) = (G ⊗ G) (α² x 9) · the kernels (9 x Cout·Cin, read transposed), one
+/// multiply over the threads. Transforming kernel by kernel instead took
 /// 2.4 ms for 256 -> 256 (BENCHMARKS.md), and the input gradient's turned copy 1.4 ms more.
-fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize, reversed: bool) -> Vec<f32> {
-    let (pairs, positions) = (cout * cin, scheme.positions());
+fn kernel_tiles(scheme: Scheme, w: &[f32], reversed: bool) -> Vec<f32> {
+    let (pairs, positions) = (w.len() / 9, scheme.positions());
     let t = tiles::kernel_matrix(scheme, reversed);
     let mut u = zeros(positions * pairs);
     matmul_strided(
@@ -227,8 +225,9 @@ fn kernel_tiles(scheme: Scheme, w: &[f32], cout: usize, cin: usize, reversed: bo
 
 /// The kernels' gradients `[co][ci][3][3]` from dU `[p][co][ci]`: dU's transpose
 /// (Cout·Cin x α²) times G ⊗ G (α² x 9), the adjoint of [`kernel_tiles`].
-fn kernel_grads(scheme: Scheme, du: &[f32], cout: usize, cin: usize) -> Vec<f32> {
-    let (pairs, positions) = (cout * cin, scheme.positions());
+fn kernel_grads(scheme: Scheme, du: &[f32]) -> Vec<f32> {
+    let positions = scheme.positions();
+    let pairs = du.len() / positions;
     let t = tiles::kernel_matrix(scheme, false);
     let mut dw = vec![0f32; pairs * 9];
     matmul_strided(
