@@ -80,8 +80,8 @@ pub fn lr_group(tensor: &str) -> String {
 
 /// One optimizer step: gradients clipped by their global norm over all trainable
 /// parameters (`torch.nn.utils.clip_grad_norm_`), then each group updated at its own LR.
-/// With `loss_scale`, `grads` are those of the loss times it: they are divided by it first,
-/// and when any is inf or NaN (f16 overflowed) no parameter moves.
+/// With `loss_scale`, `grads` are those of the loss times it: they are divided by it first.
+/// When any gradient is inf or NaN (f16 overflowed, or training diverged) no parameter moves.
 /// Returns the model, the (unscaled) gradient norm before clipping, and whether it stepped.
 pub fn step<B: TrainBackend>(
     optim: &mut Optim<B>,
@@ -101,7 +101,7 @@ pub fn step<B: TrainBackend>(
     model.walk_tensors(&mut norm);
     let unscale = loss_scale.map_or(1.0, |s| 1.0 / s);
     let total = norm.sum.map(|s| s.into_scalar().elem::<f64>().sqrt()).unwrap_or(0.0) * unscale;
-    if loss_scale.is_some() && !total.is_finite() {
+    if !total.is_finite() {
         return (model, total, false);
     }
     // PyTorch's clip coefficient: max_norm / (norm + 1e-6), applied only when below 1.

@@ -20,7 +20,8 @@ pub struct StepResult {
     pub correct: usize,
     /// The global gradient norm before clipping (inf or NaN when the step was skipped).
     pub grad_norm: f64,
-    /// Whether the parameters moved: a loss-scaled step whose gradients overflowed does not.
+    /// Whether the parameters moved: a step whose gradients are not finite (an f16 overflow,
+    /// or a diverged run) does not.
     pub applied: bool,
 }
 
@@ -313,5 +314,16 @@ mod tests {
         );
         assert!(overflowed.loss.is_finite(), "the loss itself is f32: {overflowed:?}");
         assert_eq!(fc, head_weights(&net.0));
+    }
+
+    #[test]
+    fn a_diverged_f32_step_without_a_loss_scale_leaves_every_weight_as_it_was() {
+        let (model, images) = small_net();
+        let poisoned = images.clone().mask_fill(images.clone().greater_elem(2.5), f32::NAN);
+        let (diverged, fc) = half_step(&(model.clone(), poisoned), Precision::F32, None);
+        assert!(diverged.loss.is_nan() && !diverged.applied, "{diverged:?}");
+        assert_eq!(fc, head_weights(&model));
+        let (finite, _) = half_step(&(model, images), Precision::F32, None);
+        assert!(finite.applied, "{finite:?}");
     }
 }

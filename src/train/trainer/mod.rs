@@ -309,10 +309,21 @@ impl<B: TrainBackend> Loop<B> {
         Ok(())
     }
 
-    /// Moves the f16 loss scale after a step, saying so when the step was skipped.
+    /// Moves the f16 loss scale after a step, saying so when the step was skipped. Without a
+    /// loss scale a skipped step (gradients not finite) has diverged.
     fn rescale(&mut self, em: &mut Emitter, result: &StepResult) -> anyhow::Result<()> {
         let Some(scale) = &mut self.p.state.loss_scale else {
-            return Ok(());
+            if result.applied {
+                return Ok(());
+            }
+            self.save_checkpoint("last", em)?;
+            anyhow::bail!(
+                "the gradients are not finite at step {} (loss {}): training diverged; the weights before \
+                 this step are in checkpoints/last. Lower train.lr (now {})",
+                self.p.state.step,
+                result.loss,
+                self.config.train.lr
+            )
         };
         match scale.after_step(result.applied) {
             Verdict::Applied | Verdict::Grew(..) => {}
