@@ -205,6 +205,38 @@ fn ctrl_c_stops_gracefully_with_a_checkpoint() {
 }
 
 #[test]
+fn a_diverging_run_fails_at_its_step_and_keeps_its_last_finite_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    // A first step this large leaves finite weights (~1e30) whose next forward overflows.
+    let out = quickstart(&root, &runs, &["train.epochs=3", "train.lr=1e30", "train.head_lr=1e30"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a diverged run exited 0");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("training diverged") && stderr.contains("train.lr (now 1e30) or train.head_lr (now 1e30)"),
+        "{stderr}"
+    );
+    let dir = common::run_dir(&runs);
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, Status::Failed);
+    assert!(summary.error.unwrap().contains("checkpoints/last"));
+    let bytes = std::fs::read(dir.join("checkpoints/last/model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    for (name, view) in tensors.tensors() {
+        assert!(
+            view.data()
+                .chunks_exact(4)
+                .all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+            "checkpoints/last holds a non-finite {name}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_config_key_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quickstart(tmp.path(), &tmp.path().join("runs"), &["train.lrr=0.1"])

@@ -7,6 +7,7 @@ mod groups;
 mod named;
 mod norm;
 mod resnet;
+mod running_stats;
 
 pub use arch::{Arch, BlockKind, UnknownArch};
 pub use block::Block;
@@ -16,3 +17,4 @@ pub use groups::{Group, GroupKind};
 pub use named::TensorVisitor;
 pub use norm::{BnMode, batch_norm};
 pub use resnet::{BnModes, ResNet, ResNetConfig, global_pool};
+pub use running_stats::RunningStats;

@@ -22,9 +22,10 @@ pub fn batch_norm<B: KilnBackend>(bn: &BatchNorm<B>, x: Tensor<B, 4>, mode: BnMo
     match mode {
         BnMode::Eval => {
             let [n, c, ..] = x.dims();
-            // Fold the four per-channel steps into one scale and one shift.
-            let scale = bn.gamma.val() / (bn.running_var.value() + bn.epsilon).sqrt();
-            let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
+            // Fold the four per-channel steps into one scale and one shift. `value_sync`: a
+            // layer frozen since its last training forward still has that update pending.
+            let scale = bn.gamma.val() / (bn.running_var.value_sync() + bn.epsilon).sqrt();
+            let shift = bn.beta.val() - bn.running_mean.value_sync() * scale.clone();
             x * per_sample(scale, [n, c]) + per_sample(shift, [n, c])
         }
         BnMode::Train => {

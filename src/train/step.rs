@@ -10,7 +10,7 @@ use super::loss::LossFn;
 use super::optim::{self, Optim};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
-use crate::model::{BnModes, FoldedPrefix, ResNet};
+use crate::model::{BnModes, FoldedPrefix, ResNet, RunningStats};
 
 /// What a step measured.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +21,7 @@ pub struct StepResult {
     /// The global gradient norm before clipping (inf or NaN when the step was skipped).
     pub grad_norm: f64,
     /// Whether the parameters moved: a step whose gradients are not finite (an f16 overflow,
-    /// or a diverged run) does not.
+    /// or a diverged run) does not, and its BatchNorm running statistics are put back.
     pub applied: bool,
 }
 
@@ -61,6 +61,8 @@ pub fn train_step<B: TrainBackend>(
     targets: Targets<B>,
     settings: &StepSettings<B>,
 ) -> (ResNet<B>, StepResult) {
+    let mut model = model;
+    let stats = RunningStats::of(&mut model);
     let features = match (input, settings.prefix) {
         (StepInput::Features(features), _) => features,
         (StepInput::Activations { x, start }, _) => model.features_after(x, start, settings.modes),
@@ -78,7 +80,11 @@ pub fn train_step<B: TrainBackend>(
         Some(scale) => (loss * scale).backward(),
         None => loss.backward(),
     };
-    let (model, grad_norm, applied) = optim::step(optim, model, grads, settings.lr, settings.clip, settings.loss_scale);
+    let (mut model, grad_norm, applied) =
+        optim::step(optim, model, grads, settings.lr, settings.clip, settings.loss_scale);
+    if !applied {
+        stats.restore(&mut model);
+    }
     (
         model,
         StepResult {
@@ -98,8 +104,10 @@ mod tests {
     use super::*;
     use crate::backend::CpuTrain;
     use crate::config::{OptimizerKind, Precision, TrainConfig};
+    use crate::model::TensorVisitor;
     use crate::model::{Arch, ResNetConfig};
     use crate::train::freeze::FreezeState;
+    use burn::module::{Param, RunningState};
 
     #[test]
     fn a_folded_prefix_trains_exactly_like_the_unfolded_one() {
@@ -227,12 +235,12 @@ mod tests {
     }
 
     /// One SGD step with the convolutions in `precision` and the loss scaled by `loss_scale`:
-    /// the step's result and the head's weights after it.
+    /// the step's result and the model after it.
     fn half_step(
         (model, images): &(ResNet<CpuTrain>, Tensor<CpuTrain, 4>),
         precision: Precision,
         loss_scale: Option<f64>,
-    ) -> (StepResult, Vec<f32>) {
+    ) -> (StepResult, ResNet<CpuTrain>) {
         let device = images.device();
         let targets =
             Tensor::<CpuTrain, 1, Int>::from_data(TensorData::new(vec![0i64, 2, 1, 2, 1, 0, 0, 2], [8]), &device);
@@ -260,18 +268,36 @@ mod tests {
             Targets::Classes(targets),
             &settings,
         );
-        (result, head_weights(&model))
+        (result, model)
     }
 
     fn head_weights(model: &ResNet<CpuTrain>) -> Vec<f32> {
         model.fc.weight.val().into_data().to_vec::<f32>().unwrap()
     }
 
+    /// Every parameter and running statistic of `model`, by name.
+    fn every_tensor(model: &ResNet<CpuTrain>) -> Vec<(String, Vec<f32>)> {
+        struct Values(Vec<(String, Vec<f32>)>);
+        impl TensorVisitor<CpuTrain> for Values {
+            fn param<const D: usize>(&mut self, name: &str, param: &mut Param<Tensor<CpuTrain, D>>, _: bool) {
+                self.0.push((name.into(), param.val().into_data().to_vec().unwrap()));
+            }
+            fn buffer(&mut self, name: &str, state: &mut RunningState<Tensor<CpuTrain, 1>>) {
+                self.0
+                    .push((name.into(), state.value_sync().into_data().to_vec().unwrap()));
+            }
+        }
+        let mut values = Values(Vec::new());
+        model.clone().walk_tensors(&mut values);
+        values.0
+    }
+
     #[test]
     fn an_f16_step_with_a_scaled_loss_moves_the_f32_weights_as_f32_does() {
         let net = small_net();
-        let (exact, exact_fc) = half_step(&net, Precision::F32, None);
-        let (half, half_fc) = half_step(&net, Precision::F16, Some(1024.0));
+        let (exact, exact_model) = half_step(&net, Precision::F32, None);
+        let (half, half_model) = half_step(&net, Precision::F16, Some(1024.0));
+        let (exact_fc, half_fc) = (head_weights(&exact_model), head_weights(&half_model));
         assert!(half.applied && exact.applied);
         assert!(
             (half.loss - exact.loss).abs() < 1e-2 * exact.loss,
@@ -307,23 +333,32 @@ mod tests {
         let scale = Some(2f64.powi(40));
         let (exact, _) = half_step(&net, Precision::F32, scale);
         assert!(exact.applied && exact.grad_norm.is_finite(), "{exact:?}");
-        let (overflowed, fc) = half_step(&net, Precision::F16, scale);
+        let (overflowed, after) = half_step(&net, Precision::F16, scale);
         assert!(
             !overflowed.applied && !overflowed.grad_norm.is_finite(),
             "{overflowed:?}"
         );
         assert!(overflowed.loss.is_finite(), "the loss itself is f32: {overflowed:?}");
-        assert_eq!(fc, head_weights(&net.0));
+        assert_eq!(head_weights(&after), head_weights(&net.0));
     }
 
     #[test]
     fn a_diverged_f32_step_without_a_loss_scale_leaves_every_weight_as_it_was() {
         let (model, images) = small_net();
+        let before = every_tensor(&model);
         let poisoned = images.clone().mask_fill(images.clone().greater_elem(2.5), f32::NAN);
-        let (diverged, fc) = half_step(&(model.clone(), poisoned), Precision::F32, None);
+        let (diverged, after) = half_step(&(model.clone(), poisoned), Precision::F32, None);
         assert!(diverged.loss.is_nan() && !diverged.applied, "{diverged:?}");
-        assert_eq!(fc, head_weights(&model));
-        let (finite, _) = half_step(&(model, images), Precision::F32, None);
+        // The running statistics too: the forward had already moved them to NaN.
+        for ((name, was), (_, is)) in before.iter().zip(every_tensor(&after)) {
+            assert_eq!(was, &is, "{name} moved");
+        }
+        let (finite, stepped) = half_step(&(model, images), Precision::F32, None);
         assert!(finite.applied, "{finite:?}");
+        let moved = before
+            .iter()
+            .zip(every_tensor(&stepped))
+            .any(|((name, was), (_, is))| name.ends_with("running_mean") && was != &is);
+        assert!(moved, "an applied step keeps its running statistics");
     }
 }

@@ -317,12 +317,17 @@ impl<B: TrainBackend> Loop<B> {
                 return Ok(());
             }
             self.save_checkpoint("last", em)?;
+            // The weights before this step are kept, but a loss that grew for steps before
+            // it has left them far off: the advice is a new run, not a resume.
+            let train = &self.config.train;
             anyhow::bail!(
-                "the gradients are not finite at step {} (loss {}): training diverged; the weights before \
-                 this step are in checkpoints/last. Lower train.lr (now {})",
+                "the gradients are not finite at step {} (loss {}): training diverged. Lower train.lr \
+                 (now {:e}) or train.head_lr (now {:e}) and start again; checkpoints/last keeps the \
+                 weights before this step",
                 self.p.state.step,
                 result.loss,
-                self.config.train.lr
+                train.lr,
+                train.head_lr
             )
         };
         match scale.after_step(result.applied) {
