@@ -201,8 +201,13 @@ fn finished_line(s: &Summary) -> String {
             .map(|m| format!("{:.2}% (f1 {:.3})", m.accuracy * 100.0, m.f1_macro))
             .unwrap_or_else(|| "-".into())
     };
+    let skipped = match s.skipped_images {
+        0 => String::new(),
+        1 => "; 1 unreadable image left out".into(),
+        n => format!("; {n} unreadable images left out"),
+    };
     format!(
-        "finished: {:?} after {} epochs, {} steps; best epoch {}; val {}; test {}; {:.1} img/s; {:.1} s",
+        "finished: {:?} after {} epochs, {} steps; best epoch {}; val {}; test {}; {:.1} img/s; {:.1} s{skipped}",
         s.status,
         s.epochs_run,
         s.steps,

@@ -237,6 +237,50 @@ fn a_diverging_run_fails_at_its_step_and_keeps_its_last_finite_weights() {
 }
 
 #[test]
+fn an_unreadable_image_in_any_split_is_said_once_and_counted_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let broken = ["train/1/broken.png", "val/2/broken.png", "test/0/broken.png"];
+    for split in ["train", "val", "test"] {
+        common::tiny_digits(&root.join(split), 3, 4);
+    }
+    for b in broken {
+        std::fs::write(root.join(b), b"not a png").unwrap();
+    }
+    let runs = tmp.path().join("runs");
+    let out = quickstart(&root, &runs, &["train.epochs=3"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("; 3 unreadable images left out"), "{stdout}");
+    let dir = common::run_dir(&runs);
+    let warnings: Vec<String> = read_events(&dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    // Three epochs meet the training file three times, and validation's four times.
+    for (b, split) in broken.iter().zip(["training", "validation", "test"]) {
+        let path = root.join(b).display().to_string();
+        let said = warnings.iter().filter(|w| w.contains(&path)).count();
+        assert_eq!(said, 1, "{b} said {said} times in {warnings:#?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("unreadable {split} image {path}")))
+        );
+    }
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.skipped_images, 3);
+    assert_eq!(summary.test.unwrap().samples, 12, "the readable test images");
+}
+
+#[test]
 fn a_bad_config_key_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quickstart(tmp.path(), &tmp.path().join("runs"), &["train.lrr=0.1"])

@@ -7,7 +7,7 @@ use super::loss::{bce_with_logits, cross_entropy};
 use super::metrics::{EvalAccumulator, EvalMetrics};
 use super::multi_label_metrics::MultiLabelAccumulator;
 use crate::backend::KilnBackend;
-use crate::data::{Loader, MultiLabels};
+use crate::data::{Loader, MultiLabels, Skipped};
 use crate::model::ResNet;
 
 /// Runs `model` (inference mode: running BatchNorm statistics, no dropout) over every batch.
@@ -15,6 +15,7 @@ use crate::model::ResNet;
 ///
 /// With a `cache` of backbone features (a model whose backbone is frozen): the first call fills
 /// it, later ones run only the head. The caller drops the cache when the backbone changes.
+/// Returns the metrics and the images that could not be read (left out of them).
 pub fn evaluate<B: KilnBackend>(
     model: &ResNet<B>,
     loader: &Loader,
@@ -22,7 +23,7 @@ pub fn evaluate<B: KilnBackend>(
     classes: usize,
     multi: Option<&MultiLabels>,
     mut cache: Option<&mut FeatureCache>,
-) -> EvalMetrics {
+) -> (EvalMetrics, Vec<Skipped>) {
     let mut score = Score::new(classes, multi);
     if let Some(cache) = cache.as_deref().filter(|c| c.is_complete()) {
         let device = model.fc.weight.device();
@@ -31,10 +32,13 @@ pub fn evaluate<B: KilnBackend>(
                 score.add(model.head(Tensor::from_data(features, &device)), loader, &found);
             }
         }
-        return score.finish();
+        // Only readable images went into the cache; the unreadable were reported when it filled.
+        return (score.finish(), Vec::new());
     }
     let folded = model.folded();
+    let mut skipped = Vec::new();
     for batch in loader.epoch(0) {
+        skipped.extend(batch.skipped);
         let Some(images) = images_of::<B>(model, batch.images, batch.indices.len(), size) else {
             continue;
         };
@@ -50,7 +54,7 @@ pub fn evaluate<B: KilnBackend>(
     if let Some(cache) = cache {
         cache.mark_complete();
     }
-    score.finish()
+    (score.finish(), skipped)
 }
 
 fn images_of<B: Backend>(model: &ResNet<B>, images: Vec<f32>, n: usize, size: usize) -> Option<Tensor<B, 4>> {

@@ -26,6 +26,9 @@ use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
 mod cache;
+mod skipped;
+
+use skipped::SkippedImages;
 
 /// How often the hardware is sampled (the dashboard's hardware panel wants 1–2 Hz).
 const TELEMETRY_INTERVAL: Duration = Duration::from_millis(1000);
@@ -115,7 +118,7 @@ struct Loop<B: TrainBackend> {
     best: Option<(crate::model::ResNet<B::InnerBackend>, Option<EvalMetrics>)>,
     images_seen: u64,
     train_seconds: f64,
-    skipped: usize,
+    skipped: SkippedImages,
     /// The frozen prefix with BatchNorm folded in; rebuilt whenever the freeze map changes.
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
     /// The frozen prefix's output per training image, while augmentation is off (see `cache.rs`).
@@ -139,7 +142,7 @@ impl<B: TrainBackend> Loop<B> {
             best: None,
             images_seen: 0,
             train_seconds: 0.0,
-            skipped: 0,
+            skipped: SkippedImages::default(),
             prefix: None,
             features: None,
             val_features: None,
@@ -238,12 +241,7 @@ impl<B: TrainBackend> Loop<B> {
             if self.ending.is_some() {
                 return Ok(());
             }
-            for s in &batch.skipped {
-                self.skipped += 1;
-                em.emit(Event::Warning {
-                    message: format!("skipped unreadable image {}: {}", s.path.display(), s.reason),
-                });
-            }
+            self.skipped.note(em, "training", &batch.skipped);
             let n = batch.labels.len();
             if n == 0 {
                 // Every image of the batch was unreadable: nothing to learn, but the batch is done.
@@ -433,7 +431,8 @@ impl<B: TrainBackend> Loop<B> {
         let current = self.p.model()?.valid();
         let multi = self.p.multi.as_ref();
         let cache = self.val_features.as_mut();
-        let val = super::evaluate::evaluate(&current, &self.p.val, size, classes, multi, cache);
+        let (val, skipped) = super::evaluate::evaluate(&current, &self.p.val, size, classes, multi, cache);
+        self.skipped.note(em, "validation", &skipped);
         let metric = self.config.train.early_stop_metric.value(&val);
         let improved = match self.p.state.best_metric {
             None => true,
@@ -519,17 +518,18 @@ impl<B: TrainBackend> Loop<B> {
             // this process did not see that epoch.
             val = Some(match best_val {
                 Some(v) => v,
-                None => super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref(), None),
+                None => {
+                    let (v, skipped) =
+                        super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref(), None);
+                    self.skipped.note(em, "validation", &skipped);
+                    v
+                }
             });
             if !self.p.test.is_empty() {
-                test = Some(super::evaluate::evaluate(
-                    &best,
-                    &self.p.test,
-                    size,
-                    classes,
-                    self.p.multi.as_ref(),
-                    None,
-                ));
+                let (t, skipped) =
+                    super::evaluate::evaluate(&best, &self.p.test, size, classes, self.p.multi.as_ref(), None);
+                self.skipped.note(em, "test", &skipped);
+                test = Some(t);
             }
         }
         let summary = Summary {
@@ -541,7 +541,7 @@ impl<B: TrainBackend> Loop<B> {
             test,
             images_per_second: self.images_seen as f64 / self.train_seconds.max(1e-9),
             wall_seconds: started.elapsed().as_secs_f64(),
-            skipped_images: self.skipped,
+            skipped_images: self.skipped.count(),
             error: None,
         };
         em.emit(Event::Finished(Box::new(summary.clone())));
