@@ -281,6 +281,47 @@ fn an_unreadable_image_in_any_split_is_said_once_and_counted_once() {
 }
 
 #[test]
+fn a_skewed_split_is_reported_when_the_run_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 2, 20);
+    // Class 1 keeps 3 of its 20 images: 2 for training, 1 for test, none for validation.
+    let mut rare: Vec<_> = std::fs::read_dir(root.join("1"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    rare.sort();
+    for extra in &rare[3..] {
+        std::fs::remove_file(extra).unwrap();
+    }
+    let runs = tmp.path().join("runs");
+    let out = quickstart(&root, &runs, &["train.epochs=1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let warnings: Vec<String> = read_events(&common::run_dir(&runs).join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("the classes are imbalanced: '0' has 14 training images, '1' 2")),
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("class '1' has no validation images")),
+        "{warnings:#?}"
+    );
+}
+
+#[test]
 fn a_bad_config_key_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quickstart(tmp.path(), &tmp.path().join("runs"), &["train.lrr=0.1"])

@@ -6,6 +6,7 @@
 //! -> `verify_samples(..)` (report unreadable files) -> `Loader::new(samples, Transform::new(..), ..)`.
 
 mod augment;
+mod balance;
 mod decode;
 mod error;
 mod loader;
@@ -19,6 +20,7 @@ mod transform;
 pub use augment::{
     adjust_brightness, adjust_contrast, adjust_saturation, color_jitter, hflip, random_resized_crop_rect, rotate,
 };
+pub use balance::{ClassCounts, class_warnings};
 pub use decode::{DecodeReport, Skipped, load_rgb, to_rgb8, verify_samples};
 pub use error::DataError;
 pub use loader::{Batch, EpochIter, Loader, LoaderConfig};

@@ -16,7 +16,10 @@ use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
 use crate::backend::TrainBackend;
-use crate::data::{Loader, LoaderConfig, Mode, MultiLabels, Split, Transform, scan_dataset};
+use crate::config::{ClassWeights, LossKind, RunConfig};
+use crate::data::{
+    ClassCounts, Loader, LoaderConfig, Mode, MultiLabels, Part, Split, Transform, class_warnings, scan_dataset,
+};
 use crate::model::{GroupKind, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
@@ -86,6 +89,11 @@ pub fn prepare<B: TrainBackend>(
         split
     };
     let classes = split.classes.clone();
+    // Said once, when the run starts: a resume's log already has them.
+    let data_warnings = match (&multi, job.resume) {
+        (None, false) => class_warnings_of(config, &split),
+        _ => Vec::new(),
+    };
     std::fs::write(job.dir.classes(), classes.join("\n") + "\n")
         .with_context(|| format!("cannot write {}", job.dir.classes().display()))?;
 
@@ -204,11 +212,27 @@ pub fn prepare<B: TrainBackend>(
         weights,
         config: config.to_toml_string(),
     })));
+    for message in data_warnings {
+        em.emit(Event::Warning { message });
+    }
     em.emit(Event::FreezeChanged {
         frozen: prepared.state.freeze.frozen_names(),
         trainable_params: prepared.trainable_params(),
     });
     Ok(prepared)
+}
+
+/// The split's class-count problems ([`class_warnings`]) for a single-label run.
+fn class_warnings_of(config: &RunConfig, split: &Split) -> Vec<String> {
+    let [train, val, test] = [Part::Train, Part::Val, Part::Test].map(|p| split.class_counts(p));
+    let weighted = config.train.class_weights != ClassWeights::None || config.train.loss == LossKind::Focal;
+    let counts = ClassCounts {
+        classes: &split.classes,
+        train: &train,
+        val: &val,
+        test: &test,
+    };
+    class_warnings(&counts, weighted)
 }
 
 /// Each group's starting learning rate: `train.head_lr` for the head, `train.group_lr` where
