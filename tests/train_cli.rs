@@ -119,6 +119,7 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     for key in ["accuracy", "loss", "f1_macro", "confusion"] {
         assert!(json["val"].get(key).is_some(), "summary.json val lacks {key}");
     }
+
 }
 
 #[test]
@@ -166,6 +167,17 @@ fn killed_run_resumes_from_its_last_checkpoint() {
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.status, Status::Completed);
     assert_eq!(summary.epochs_run, 4);
+
+    // Completed: a second resume is refused and leaves the summary as it was.
+    let before = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    let again = common::resume(&dir);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already completed its 4 epochs") && stderr.contains("--set train.epochs=N"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("summary.json")).unwrap(), before);
 }
 
 #[test]

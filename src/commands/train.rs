@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::RunConfig;
-use crate::runlog::RunDir;
+use crate::runlog::{RunDir, read_summary};
 use crate::train::event::Status;
 use crate::train::trainer::{TrainJob, spawn};
 use crate::weights::WeightsSpec;
@@ -36,6 +36,24 @@ pub struct Options {
     pub no_tui: bool,
 }
 
+/// A run that completed its epochs has nothing left to resume: resuming it anyway only
+/// evaluated it again and rewrote its summary (with a speed of 0 images/s). Checked before its
+/// config is rewritten. Raising train.epochs trains it further.
+fn refuse_completed(dir: &RunDir, config: &RunConfig) -> anyhow::Result<()> {
+    let Ok(summary) = read_summary(&dir.summary()) else {
+        return Ok(());
+    };
+    let epochs = summary.epochs_run;
+    if summary.status == Status::Completed && config.train.epochs as usize <= epochs {
+        anyhow::bail!(
+            "{} already completed its {epochs} epochs: nothing to resume. To train it further, resume \
+             with --set train.epochs=N (N above {epochs}); to start over, run its config again",
+            dir.path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs training; the process exit status says how it ended.
 pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
     if let Some(device) = opts.device {
@@ -45,6 +63,7 @@ pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
         (Some(dir), None) => {
             let dir = RunDir::open(dir)?;
             let config = RunConfig::load_with_sets(dir.config(), &opts.sets)?;
+            refuse_completed(&dir, &config)?;
             (config, dir, true)
         }
         (None, Some(path)) => {
