@@ -113,6 +113,19 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     for label in ["even", "loop", "prime", "straight"] {
         assert!(lines[1..].iter().any(|l| l.trim_end().ends_with(label)), "{text}");
     }
+    // The run directory alone gives the same: its weights, labels, size and multi-label kind.
+    let from_run = Command::new(KILN)
+        .args(["predict", "--run"])
+        .arg(&dir)
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        from_run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_run.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&from_run.stdout), text);
 
     let events = read_events(&dir.join("events.jsonl")).unwrap();
     let losses: Vec<f64> = events

@@ -120,6 +120,28 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
         assert!(json["val"].get(key).is_some(), "summary.json val lacks {key}");
     }
 
+    // The run predicts by its directory alone; an unreadable file is named and the rest go on.
+    let broken = tmp.path().join("broken.png");
+    std::fs::write(&broken, b"not a png").unwrap();
+    let good = root.join("2").join("0000.png");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["predict", "--top", "1", "--run"])
+        .arg(&dir)
+        .args([&broken, &good])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unreadable image went unremarked");
+    assert!(
+        stderr.contains(&broken.display().to_string()) && stderr.contains("1 of 2 images could not be read"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0], good.display().to_string());
+    let class = lines[1].split_whitespace().last().unwrap();
+    assert!(["0", "1", "2"].contains(&class), "{stdout}");
 }
 
 #[test]

@@ -1,15 +1,30 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::commands::ModelArgs;
+use crate::config::RunConfig;
 use crate::data::{TransformConfig, eval_tensor_rgb, load_rgb};
+use crate::model::Arch;
 use crate::predict::predict;
+use crate::runlog::RunDir;
+use crate::weights::WeightsSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    #[command(flatten)]
-    pub model: ModelArgs,
+    /// A run directory: its best weights (checkpoints/best, else last), classes.txt, model and
+    /// transform (data.image_size, resize, mean, std), and whether it was multi-label.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["arch", "weights", "num_classes", "classes", "multi_label", "image_size", "resize"])]
+    pub run: Option<PathBuf>,
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    #[arg(long = "model", value_name = "MODEL", required_unless_present = "run")]
+    pub arch: Option<Arch>,
+    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
+    #[arg(long, required_unless_present = "run")]
+    pub weights: Option<WeightsSpec>,
+    /// Class count of the head (default: the one in the weights file, else 1000).
+    #[arg(long)]
+    pub num_classes: Option<usize>,
     /// A file with one class name per line, in class-index order (a run's classes.txt).
     #[arg(long)]
     pub classes: Option<PathBuf>,
@@ -23,9 +38,9 @@ pub struct Options {
     /// probability is above 50 % is shown as present.
     #[arg(long)]
     pub multi_label: bool,
-    /// Side of the centre crop fed to the model.
-    #[arg(long, default_value_t = 224)]
-    pub image_size: usize,
+    /// Side of the centre crop fed to the model [default: 224].
+    #[arg(long)]
+    pub image_size: Option<u32>,
     /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
     #[arg(long)]
     pub resize: Option<u32>,
@@ -33,42 +48,110 @@ pub struct Options {
     pub images: Vec<PathBuf>,
 }
 
+/// What to predict with: the model, its class names file, its transform and its kind.
+struct Setup {
+    model: ModelArgs,
+    classes: Option<PathBuf>,
+    transform: TransformConfig,
+    multi_label: bool,
+}
+
+impl Setup {
+    fn of(opts: &Options) -> anyhow::Result<Self> {
+        if let Some(run) = &opts.run {
+            return Self::of_run(run);
+        }
+        let (Some(arch), Some(weights)) = (opts.arch, opts.weights.clone()) else {
+            anyhow::bail!("give --model and --weights, or --run RUN_DIR");
+        };
+        Ok(Setup {
+            model: ModelArgs {
+                arch,
+                weights,
+                num_classes: opts.num_classes,
+            },
+            classes: opts.classes.clone(),
+            transform: TransformConfig {
+                image_size: opts.image_size.unwrap_or(224),
+                resize: opts.resize,
+                ..TransformConfig::default()
+            },
+            multi_label: opts.multi_label,
+        })
+    }
+
+    /// Everything from the run directory, as its training saw it.
+    fn of_run(run: &Path) -> anyhow::Result<Self> {
+        let dir = RunDir::open(run)?;
+        let config = RunConfig::load(dir.config())?;
+        let weights = ["best", "last"]
+            .map(|which| dir.checkpoint(which).join("model.safetensors"))
+            .into_iter()
+            .find(|w| w.is_file())
+            .with_context(|| {
+                format!(
+                    "{} has no checkpoint with weights yet (checkpoints/best or last)",
+                    run.display()
+                )
+            })?;
+        Ok(Setup {
+            model: ModelArgs {
+                arch: config.model.arch,
+                weights: WeightsSpec::File(weights),
+                num_classes: None,
+            },
+            classes: Some(dir.classes()),
+            transform: config.data.transform(),
+            multi_label: config.data.multi_label_csv.is_some(),
+        })
+    }
+}
+
 /// Images go through the model this many at a time, bounding memory for long lists.
 const CHUNK: usize = 16;
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let (model, report) = opts.model.open()?;
+    let setup = Setup::of(&opts)?;
+    let (model, report) = setup.model.open()?;
     if let Some(why) = report.head_reset {
         eprintln!("warning: {why}; fc was freshly initialised, its predictions are untrained");
     }
-    let names = class_names(opts.classes.as_ref(), model.num_classes())?;
-    let transform = TransformConfig {
-        image_size: opts.image_size as u32,
-        resize: opts.resize,
-        ..TransformConfig::default()
-    };
+    let names = class_names(setup.classes.as_ref(), model.num_classes())?;
+    let transform = setup.transform;
     transform.validate().context("invalid --image-size")?;
+    let size = transform.image_size as usize;
 
     // BatchNorm folded into the convolutions once: inference then skips its passes.
     let folded = model.folded();
+    let mut unreadable = 0;
     for chunk in opts.images.chunks(CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len() * transform.tensor_len());
+        let mut read = Vec::with_capacity(chunk.len());
         for image in chunk {
-            batch.extend(eval_tensor_rgb(&load_rgb(image)?, &transform));
+            // One unreadable file costs its own line, not the rest of the list.
+            match load_rgb(image) {
+                Ok(rgb) => {
+                    batch.extend(eval_tensor_rgb(&rgb, &transform));
+                    read.push(image);
+                }
+                Err(e) => {
+                    eprintln!("warning: {e} (skipped)");
+                    unreadable += 1;
+                }
+            }
         }
-        for (image, prediction) in chunk.iter().zip(predict(
-            &model,
-            &folded,
-            batch,
-            chunk.len(),
-            opts.image_size,
-            opts.multi_label,
-        )) {
+        if read.is_empty() {
+            continue;
+        }
+        for (image, prediction) in read
+            .iter()
+            .zip(predict(&model, &folded, batch, read.len(), size, setup.multi_label))
+        {
             if opts.json {
                 let mut value = serde_json::to_value(&prediction)?;
                 value["image"] = serde_json::Value::String(image.display().to_string());
                 println!("{value}");
-            } else if opts.multi_label {
+            } else if setup.multi_label {
                 let present: Vec<&str> = (0..names.len())
                     .filter(|&c| prediction.probabilities[c] > 0.5)
                     .map(|c| names[c].as_str())
@@ -90,6 +173,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
+    anyhow::ensure!(
+        unreadable == 0,
+        "{unreadable} of {} images could not be read (named above); the others were predicted",
+        opts.images.len()
+    );
     Ok(())
 }
 
