@@ -356,6 +356,30 @@ fn a_skewed_split_is_reported_when_the_run_starts() {
 }
 
 #[test]
+fn a_last_batch_of_one_image_at_32_px_is_skipped_and_said_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 21 training images in batches of 4 leave one over each epoch.
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    let out = quickstart(&root, &runs, &["train.epochs=2", "train.batch_size=4"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = common::run_dir(&runs);
+    let said = read_events(&dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter(
+            |r| matches!(&r.event, Event::Warning { message } if message.starts_with("a batch of one image at 32 px")),
+        )
+        .count();
+    assert_eq!(said, 1);
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.steps, 2 * 5, "five steps of four images an epoch");
+}
+
+#[test]
 fn a_bad_config_key_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let out = quickstart(tmp.path(), &tmp.path().join("runs"), &["train.lrr=0.1"])

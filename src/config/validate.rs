@@ -38,6 +38,17 @@ impl RunConfig {
         if t.batch_size < 1 {
             return bad("train.batch_size", "must be at least 1".into());
         }
+        if t.batch_size == 1 && crate::model::feature_side(d.image_size as usize) == 1 {
+            // PyTorch refuses it too ("Expected more than 1 value per channel when training").
+            return bad(
+                "train.batch_size",
+                format!(
+                    "must be at least 2 at data.image_size = {}: layer4's output is 1x1 there, so one image \
+                     gives each training BatchNorm channel a single value, normalised to 0",
+                    d.image_size
+                ),
+            );
+        }
         positive("train.lr", t.lr)?;
         positive("train.head_lr", t.head_lr)?;
         for (group, lr) in &t.group_lr {
@@ -232,5 +243,11 @@ mod tests {
         assert_eq!(e.key(), Some("train.label_smoothing"));
         let e = load_str(MINIMAL, &["data.multi_label_csv=\"l.csv\""]).unwrap_err();
         assert_eq!(e.key(), Some("train.loss"));
+        // One image a batch is refused only where layer4's output is a single pixel.
+        let small = ["data.image_size=32", "data.resize=32", "train.batch_size=1"];
+        let e = load_str(MINIMAL, &small).unwrap_err();
+        assert_eq!(e.key(), Some("train.batch_size"), "{e}");
+        assert!(e.to_string().contains("at least 2 at data.image_size = 32"), "{e}");
+        assert!(load_str(MINIMAL, &["data.image_size=33", "data.resize=33", "train.batch_size=1"]).is_ok());
     }
 }

@@ -111,9 +111,15 @@ impl BnModes {
         }
     }
 
-    fn block(&self, i: usize) -> BnMode {
+    pub fn block(&self, i: usize) -> BnMode {
         self.blocks.get(i).copied().unwrap_or(self.rest)
     }
+}
+
+/// The side of layer4's output for a square input of `side` pixels: the stem, the pool and
+/// three stages each halve it, rounding up (1 up to 32 px, 7 at 224).
+pub fn feature_side(side: usize) -> usize {
+    (0..5).fold(side, |s, _| s.div_ceil(2))
 }
 
 /// Global average pooling `[batch, channels, h, w]` -> `[batch, channels]`: what the last
@@ -205,5 +211,18 @@ impl<B: KilnBackend> ResNet<B> {
             x = block.forward(x, modes.block(i), self.precision);
         }
         global_pool(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feature_side_is_torchvisions() {
+        // layer4's output side in torchvision for these inputs.
+        for (side, out) in [(224, 7), (64, 2), (65, 3), (33, 2), (32, 1), (1, 1)] {
+            assert_eq!(feature_side(side), out, "{side} px");
+        }
     }
 }

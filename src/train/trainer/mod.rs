@@ -21,7 +21,7 @@ use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::model::FoldedPrefix;
+use crate::model::{BnMode, FoldedPrefix, feature_side};
 use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
@@ -119,6 +119,8 @@ struct Loop<B: TrainBackend> {
     images_seen: u64,
     train_seconds: f64,
     skipped: SkippedImages,
+    /// Whether the skipped one-image batch was said (once a run).
+    warned_lone_image: bool,
     /// The frozen prefix with BatchNorm folded in; rebuilt whenever the freeze map changes.
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
     /// The frozen prefix's output per training image, while augmentation is off (see `cache.rs`).
@@ -143,6 +145,7 @@ impl<B: TrainBackend> Loop<B> {
             images_seen: 0,
             train_seconds: 0.0,
             skipped: SkippedImages::default(),
+            warned_lone_image: false,
             prefix: None,
             features: None,
             val_features: None,
@@ -243,8 +246,8 @@ impl<B: TrainBackend> Loop<B> {
             }
             self.skipped.note(em, "training", &batch.skipped);
             let n = batch.labels.len();
-            if n == 0 {
-                // Every image of the batch was unreadable: nothing to learn, but the batch is done.
+            if n == 0 || (n == 1 && self.lone_image_degenerates(em)) {
+                // Nothing to learn, but the batch is done.
                 self.p.state.batches_done += 1;
                 continue;
             }
@@ -258,6 +261,28 @@ impl<B: TrainBackend> Loop<B> {
             cache.mark_complete();
         }
         Ok(())
+    }
+
+    /// Whether a batch of one image would be normalised to nothing: layer4's output is 1x1
+    /// at this image size, so its training BatchNorms would see one value a channel (outputs 0,
+    /// running variances pulled to 0; PyTorch refuses such a batch). The first time, it says so.
+    fn lone_image_degenerates(&mut self, em: &mut Emitter) -> bool {
+        let size = self.config.data.image_size as usize;
+        let Some(model) = &self.p.model else { return false };
+        let last_block = model.block_count().saturating_sub(1);
+        let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
+        let degenerate = feature_side(size) == 1 && modes.block(last_block) == BnMode::Train;
+        if degenerate && !self.warned_lone_image {
+            self.warned_lone_image = true;
+            em.emit(Event::Warning {
+                message: format!(
+                    "a batch of one image at {size} px is skipped (layer4's BatchNorm cannot train on a \
+                     single value a channel): the training images leave 1 over after batches of {}",
+                    self.config.train.batch_size
+                ),
+            });
+        }
+        degenerate
     }
 
     /// One optimizer step on one batch (`indices`: its images in the training loader), with
