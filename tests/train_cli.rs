@@ -190,13 +190,13 @@ fn killed_run_resumes_from_its_last_checkpoint() {
     assert_eq!(summary.status, Status::Completed);
     assert_eq!(summary.epochs_run, 4);
 
-    // Completed: a second resume is refused and leaves the summary as it was.
+    // Every epoch trained: a second resume is refused and leaves the summary as it was.
     let before = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     let again = common::resume(&dir);
     assert!(!again.status.success());
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
-        stderr.contains("already completed its 4 epochs") && stderr.contains("--set train.epochs=N"),
+        stderr.contains("has trained all its 4 epochs") && stderr.contains("--set train.epochs=N"),
         "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(dir.join("summary.json")).unwrap(), before);
@@ -298,7 +298,7 @@ fn an_unreadable_image_in_any_split_is_said_once_and_counted_once() {
             _ => None,
         })
         .collect();
-    // Three epochs meet the training file three times, and validation's four times.
+    // Three epochs meet the training file and the validation file three times each.
     for (b, split) in broken.iter().zip(["training", "validation", "test"]) {
         let path = root.join(b).display().to_string();
         let said = warnings.iter().filter(|w| w.contains(&path)).count();
@@ -371,7 +371,7 @@ fn a_last_batch_of_one_image_at_32_px_is_skipped_and_said_once() {
         .unwrap()
         .into_iter()
         .filter(
-            |r| matches!(&r.event, Event::Warning { message } if message.starts_with("a batch of one image at 32 px")),
+            |r| matches!(&r.event, Event::Warning { message } if message.starts_with("a training batch of one image at 32 px")),
         )
         .count();
     assert_eq!(said, 1);

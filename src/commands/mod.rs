@@ -15,7 +15,8 @@ use crate::backend::Cpu;
 use crate::model::{Arch, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
-/// Which model and weights a command works on (`predict`, `export`).
+/// Which model and weights a command works on: `export`'s flags, and what `predict` makes of its
+/// own (or of a run directory).
 #[derive(Debug, clap::Args)]
 pub struct ModelArgs {
     /// resnet18, resnet34, resnet50, resnet101 or resnet152.

@@ -8,6 +8,7 @@ use crate::data::{TransformConfig, eval_tensor_rgb, load_rgb};
 use crate::model::Arch;
 use crate::predict::predict;
 use crate::runlog::RunDir;
+use crate::train::checkpoint;
 use crate::weights::WeightsSpec;
 
 #[derive(Debug, clap::Args)]
@@ -84,16 +85,12 @@ impl Setup {
     fn of_run(run: &Path) -> anyhow::Result<Self> {
         let dir = RunDir::open(run)?;
         let config = RunConfig::load(dir.config())?;
+        // `find` also takes the copy a kill left aside in the middle of a checkpoint's swap.
         let weights = ["best", "last"]
-            .map(|which| dir.checkpoint(which).join("model.safetensors"))
             .into_iter()
-            .find(|w| w.is_file())
-            .with_context(|| {
-                format!(
-                    "{} has no checkpoint with weights yet (checkpoints/best or last)",
-                    run.display()
-                )
-            })?;
+            .find_map(|which| checkpoint::find(&dir.checkpoint(which)))
+            .map(|checkpoint| checkpoint.join("model.safetensors"))
+            .with_context(|| format!("{} has no checkpoint yet (checkpoints/best or last)", run.display()))?;
         Ok(Setup {
             model: ModelArgs {
                 arch: config.model.arch,
@@ -118,7 +115,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let names = class_names(setup.classes.as_ref(), model.num_classes())?;
     let transform = setup.transform;
-    transform.validate().context("invalid --image-size")?;
+    transform.validate().context(match opts.run {
+        Some(_) => "invalid data.image_size in the run's config.toml",
+        None => "invalid --image-size",
+    })?;
     let size = transform.image_size as usize;
 
     // BatchNorm folded into the convolutions once: inference then skips its passes.
@@ -173,9 +173,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
+    let predicted = opts.images.len() - unreadable;
     anyhow::ensure!(
         unreadable == 0,
-        "{unreadable} of {} images could not be read (named above); the others were predicted",
+        "{unreadable} of {} images could not be read (named above); {predicted} were predicted",
         opts.images.len()
     );
     Ok(())

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::config::RunConfig;
-use crate::runlog::{RunDir, read_summary};
+use crate::runlog::RunDir;
+use crate::train::checkpoint;
 use crate::train::event::Status;
 use crate::train::trainer::{TrainJob, spawn};
 use crate::weights::WeightsSpec;
@@ -36,18 +37,20 @@ pub struct Options {
     pub no_tui: bool,
 }
 
-/// A run that completed its epochs has nothing left to resume: resuming it anyway only
-/// evaluated it again and rewrote its summary (with a speed of 0 images/s). Checked before its
-/// config is rewritten. Raising train.epochs trains it further.
-fn refuse_completed(dir: &RunDir, config: &RunConfig) -> anyhow::Result<()> {
-    let Ok(summary) = read_summary(&dir.summary()) else {
+/// A run whose last checkpoint is past its final epoch (completed, or stopped or early-stopped
+/// as that epoch ended) has nothing left to resume: resuming it anyway only evaluated it again
+/// and rewrote its summary (with a speed of 0 images/s). Checked before anything in the run
+/// directory is rewritten; raising train.epochs trains it further.
+fn refuse_finished(dir: &RunDir, config: &RunConfig) -> anyhow::Result<()> {
+    let Some(state) = checkpoint::find(&dir.checkpoint("last")).and_then(|last| checkpoint::load_state(&last).ok())
+    else {
         return Ok(());
     };
-    let epochs = summary.epochs_run;
-    if summary.status == Status::Completed && config.train.epochs as usize <= epochs {
+    let (trained, epochs) = (state.epoch.saturating_sub(1), config.train.epochs as usize);
+    if trained >= epochs {
         anyhow::bail!(
-            "{} already completed its {epochs} epochs: nothing to resume. To train it further, resume \
-             with --set train.epochs=N (N above {epochs}); to start over, run its config again",
+            "{} has trained all its {epochs} epochs: nothing to resume. To train it further, resume with \
+             --set train.epochs=N (N above {trained}); to start over, run its config again",
             dir.path.display()
         );
     }
@@ -63,7 +66,7 @@ pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
         (Some(dir), None) => {
             let dir = RunDir::open(dir)?;
             let config = RunConfig::load_with_sets(dir.config(), &opts.sets)?;
-            refuse_completed(&dir, &config)?;
+            refuse_finished(&dir, &config)?;
             (config, dir, true)
         }
         (None, Some(path)) => {

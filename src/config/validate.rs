@@ -38,7 +38,7 @@ impl RunConfig {
         if t.batch_size < 1 {
             return bad("train.batch_size", "must be at least 1".into());
         }
-        if t.batch_size == 1 && crate::model::feature_side(d.image_size as usize) == 1 {
+        if t.batch_size == 1 && crate::model::stage_side(d.image_size as usize, 3) == 1 {
             // PyTorch refuses it too ("Expected more than 1 value per channel when training").
             return bad(
                 "train.batch_size",

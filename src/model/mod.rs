@@ -16,5 +16,5 @@ pub use groups::groups_of;
 pub use groups::{Group, GroupKind};
 pub use named::TensorVisitor;
 pub use norm::{BnMode, batch_norm};
-pub use resnet::{BnModes, ResNet, ResNetConfig, feature_side, global_pool};
+pub use resnet::{BnModes, ResNet, ResNetConfig, global_pool, stage_side};
 pub use running_stats::RunningStats;

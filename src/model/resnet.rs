@@ -116,10 +116,11 @@ impl BnModes {
     }
 }
 
-/// The side of layer4's output for a square input of `side` pixels: the stem, the pool and
-/// three stages each halve it, rounding up (1 up to 32 px, 7 at 224).
-pub fn feature_side(side: usize) -> usize {
-    (0..5).fold(side, |s, _| s.div_ceil(2))
+/// The side of stage `stage`'s output (0 = layer1, 3 = layer4) for a square input of `side`
+/// pixels: the stem's convolution, its pool and each stage after the first halve it, rounding
+/// up (layer4: 1 up to 32 px, 7 at 224).
+pub fn stage_side(side: usize, stage: usize) -> usize {
+    (0..stage + 2).fold(side, |s, _| s.div_ceil(2))
 }
 
 /// Global average pooling `[batch, channels, h, w]` -> `[batch, channels]`: what the last
@@ -219,10 +220,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_feature_side_is_torchvisions() {
-        // layer4's output side in torchvision for these inputs.
-        for (side, out) in [(224, 7), (64, 2), (65, 3), (33, 2), (32, 1), (1, 1)] {
-            assert_eq!(feature_side(side), out, "{side} px");
+    fn stage_sides_are_torchvisions() {
+        // layer1..layer4's output sides in torchvision for these inputs.
+        for (side, out) in [
+            (224, [56, 28, 14, 7]),
+            (65, [17, 9, 5, 3]),
+            (33, [9, 5, 3, 2]),
+            (32, [8, 4, 2, 1]),
+        ] {
+            assert_eq!([0, 1, 2, 3].map(|stage| stage_side(side, stage)), out, "{side} px");
         }
     }
 }

@@ -48,7 +48,8 @@ impl<B: Backend, I: Iterator<Item = Tensor<B, 1>>> TensorVisitor<B> for Put<I> {
 
     fn buffer(&mut self, name: &str, state: &mut RunningState<Tensor<B, 1>>) {
         let kept = self.0.next().unwrap_or_else(|| panic!("no statistics kept for {name}"));
-        // The update replaces what this step's forward left pending; the read makes it the value.
+        // `update` first folds what this step's forward left pending into the value, then queues
+        // `kept`; the read makes `kept` the value. (One thread trains, so nothing else is pending.)
         state.update(kept);
         let _ = state.value_sync();
     }

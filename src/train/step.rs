@@ -62,7 +62,8 @@ pub fn train_step<B: TrainBackend>(
     settings: &StepSettings<B>,
 ) -> (ResNet<B>, StepResult) {
     let mut model = model;
-    let stats = RunningStats::of(&mut model);
+    // Pooled features run no BatchNorm: nothing to put back.
+    let stats = (!matches!(input, StepInput::Features(_))).then(|| RunningStats::of(&mut model));
     let features = match (input, settings.prefix) {
         (StepInput::Features(features), _) => features,
         (StepInput::Activations { x, start }, _) => model.features_after(x, start, settings.modes),
@@ -82,7 +83,7 @@ pub fn train_step<B: TrainBackend>(
     };
     let (mut model, grad_norm, applied) =
         optim::step(optim, model, grads, settings.lr, settings.clip, settings.loss_scale);
-    if !applied {
+    if !applied && let Some(stats) = stats {
         stats.restore(&mut model);
     }
     (

@@ -130,7 +130,8 @@ impl<B: Backend> TensorVisitor<B> for Collector {
     }
 
     fn buffer(&mut self, name: &str, state: &mut RunningState<Tensor<B, 1>>) {
-        self.add(name, state.value());
+        // Synced: a model saved right after a training forward still has its update pending.
+        self.add(name, state.value_sync());
         if let Some(prefix) = name.strip_suffix(".running_var") {
             self.counters.push(format!("{prefix}.num_batches_tracked"));
         }

@@ -21,7 +21,7 @@ use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::model::{BnMode, FoldedPrefix, feature_side};
+use crate::model::{BnMode, FoldedPrefix, stage_side};
 use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
@@ -263,22 +263,27 @@ impl<B: TrainBackend> Loop<B> {
         Ok(())
     }
 
-    /// Whether a batch of one image would be normalised to nothing: layer4's output is 1x1
-    /// at this image size, so its training BatchNorms would see one value a channel (outputs 0,
-    /// running variances pulled to 0; PyTorch refuses such a batch). The first time, it says so.
+    /// Whether a batch of one image would be normalised to nothing: a training BatchNorm after
+    /// a 1x1 output (layer4 at 32 px and below, layer3 too at 16) would see one value a channel
+    /// (outputs 0, running variances pulled to 0; PyTorch refuses such a batch). The first
+    /// time, it says so.
     fn lone_image_degenerates(&mut self, em: &mut Emitter) -> bool {
         let size = self.config.data.image_size as usize;
         let Some(model) = &self.p.model else { return false };
-        let last_block = model.block_count().saturating_sub(1);
         let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
-        let degenerate = feature_side(size) == 1 && modes.block(last_block) == BnMode::Train;
+        let mut block = 0;
+        let mut degenerate = false;
+        for (stage, blocks) in model.stages().iter().enumerate() {
+            let one_pixel = stage_side(size, stage) == 1;
+            degenerate |= one_pixel && (block..block + blocks.len()).any(|b| modes.block(b) == BnMode::Train);
+            block += blocks.len();
+        }
         if degenerate && !self.warned_lone_image {
             self.warned_lone_image = true;
             em.emit(Event::Warning {
                 message: format!(
-                    "a batch of one image at {size} px is skipped (layer4's BatchNorm cannot train on a \
-                     single value a channel): the training images leave 1 over after batches of {}",
-                    self.config.train.batch_size
+                    "a training batch of one image at {size} px is skipped, and will be whenever one \
+                     comes: BatchNorm cannot train on the single value a channel it leaves after a 1x1 output"
                 ),
             });
         }
