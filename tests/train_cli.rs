@@ -17,6 +17,18 @@ fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
     common::train_command("quickstart.toml", root, runs, extra)
 }
 
+/// The warnings in a run's event log, in order.
+fn warnings(dir: &Path) -> Vec<String> {
+    read_events(&dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect()
+}
+
 fn wait_for(child: &mut Child, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -290,14 +302,7 @@ fn an_unreadable_image_in_any_split_is_said_once_and_counted_once() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("; 3 unreadable images left out"), "{stdout}");
     let dir = common::run_dir(&runs);
-    let warnings: Vec<String> = read_events(&dir.join("events.jsonl"))
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r.event {
-            Event::Warning { message } => Some(message),
-            _ => None,
-        })
-        .collect();
+    let warnings = warnings(&dir);
     // Three epochs meet the training file and the validation file three times each.
     for (b, split) in broken.iter().zip(["training", "validation", "test"]) {
         let path = root.join(b).display().to_string();
@@ -333,14 +338,7 @@ fn a_skewed_split_is_reported_when_the_run_starts() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let warnings: Vec<String> = read_events(&common::run_dir(&runs).join("events.jsonl"))
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r.event {
-            Event::Warning { message } => Some(message),
-            _ => None,
-        })
-        .collect();
+    let warnings = warnings(&common::run_dir(&runs));
     assert!(
         warnings
             .iter()
@@ -367,13 +365,8 @@ fn a_last_batch_of_one_image_at_32_px_is_skipped_and_said_once() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dir = common::run_dir(&runs);
-    let said = read_events(&dir.join("events.jsonl"))
-        .unwrap()
-        .into_iter()
-        .filter(
-            |r| matches!(&r.event, Event::Warning { message } if message.starts_with("a training batch of one image at 32 px")),
-        )
-        .count();
+    let lone = "a training batch of one image at 32 px";
+    let said = warnings(&dir).iter().filter(|w| w.starts_with(lone)).count();
     assert_eq!(said, 1);
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.steps, 2 * 5, "five steps of four images an epoch");
