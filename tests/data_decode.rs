@@ -58,10 +58,10 @@ fn sixteen_bit_is_scaled_to_eight_bit() {
 }
 
 #[test]
-fn bmp_jpeg_webp_decode_and_extension_is_not_trusted() {
+fn bmp_jpeg_webp_tiff_gif_decode_and_extension_is_not_trusted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let img = image::RgbImage::from_pixel(8, 8, Rgb([30, 140, 220]));
-    for name in ["x.bmp", "x.jpg", "x.webp"] {
+    for name in ["x.bmp", "x.jpg", "x.webp", "x.tif", "x.gif"] {
         let p = dir.path().join(name);
         img.save(&p).expect("save");
         let back = load_rgb(&p).expect(name);

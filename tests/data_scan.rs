@@ -57,7 +57,14 @@ fn non_image_files_are_ignored_and_extensions_are_case_insensitive() {
         panic!("unsplit expected")
     };
     assert_eq!(samples.len(), 3);
-    assert_eq!(scan.ignored_files, 2); // notes.txt and README.md; hidden files are not counted
+    // notes.txt, not README.md beside the classes; hidden files are not counted.
+    assert_eq!(scan.ignored, [dir.path().join("dog/notes.txt")]);
+    let said = kiln::data::ignored_warning(dir.path(), &scan.ignored).expect("a warning");
+    assert!(
+        said.starts_with("1 file in the class folders is not an image kiln reads (png, "),
+        "{said}"
+    );
+    assert!(said.ends_with("and was left out: dog/notes.txt"), "{said}");
 }
 
 #[test]

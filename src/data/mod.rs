@@ -27,7 +27,10 @@ pub use loader::{Batch, EpochIter, Loader, LoaderConfig};
 pub use multi_label::MultiLabels;
 pub use resize::{Rect, center_offset, resize, resize_window, shorter_side_size};
 pub use rng::seeded_rng;
-pub use scan::{ClassFolders, IMAGE_EXTENSIONS, Layout, Sample, Scan, is_image_path, scan_class_folders, scan_dataset};
+pub use scan::{
+    ClassFolders, IMAGE_EXTENSIONS, Layout, Sample, Scan, ignored_warning, is_image_path, scan_class_folders,
+    scan_dataset,
+};
 pub use split::{Part, Split, SplitRatios, split_counts, stratified_split};
 pub use transform::{
     AugmentConfig, IMAGENET_MEAN, IMAGENET_STD, Mode, Transform, TransformConfig, eval_crop, eval_tensor_data,

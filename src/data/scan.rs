@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::DataError;
 
 /// File extensions taken as images (compared case-insensitively). Anything else is ignored.
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "bmp", "webp"];
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "webp", "tif", "tiff", "gif"];
 
 /// Symlinked folders could loop; real data sets are never this deep.
 const MAX_DEPTH: usize = 16;
@@ -39,8 +39,37 @@ pub struct Scan {
     /// Sorted class names; a sample's `label` indexes this list.
     pub classes: Vec<String>,
     pub layout: Layout,
-    /// Files skipped because their extension is not an image extension (for the run log).
-    pub ignored_files: usize,
+    /// Files inside the class folders left out because their extension is not an image
+    /// extension (files beside the class folders, a README or a labels file, are not listed).
+    pub ignored: Vec<PathBuf>,
+}
+
+/// Files in the class folders that the scan left out, said once (a .heic or .dcm folder of
+/// real images would otherwise vanish without a word): how many, the first few by path under
+/// `root`, and what kiln reads.
+pub fn ignored_warning(root: &Path, ignored: &[PathBuf]) -> Option<String> {
+    const NAMED: usize = 3;
+    if ignored.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = ignored
+        .iter()
+        .take(NAMED)
+        .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+        .collect();
+    let more = match ignored.len().saturating_sub(NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let (count, was) = match ignored.len() {
+        1 => ("1 file in the class folders is not an image".to_string(), "was"),
+        n => (format!("{n} files in the class folders are not images"), "were"),
+    };
+    Some(format!(
+        "{count} kiln reads ({}) and {was} left out: {}{more}",
+        IMAGE_EXTENSIONS.join(", "),
+        names.join(", ")
+    ))
 }
 
 /// True for file names ending in one of `IMAGE_EXTENSIONS`, any case.
@@ -64,7 +93,7 @@ pub fn scan_dataset(root: &Path) -> Result<Scan, DataError> {
             root: root.to_path_buf(),
             classes: found.classes,
             layout: Layout::Unsplit(found.samples),
-            ignored_files: found.ignored_files,
+            ignored: found.ignored,
         });
     }
     if !val_dir.is_dir() {
@@ -75,11 +104,11 @@ pub fn scan_dataset(root: &Path) -> Result<Scan, DataError> {
     let train = scan_class_folders(&train_dir)?;
     let val = scan_class_folders(&val_dir)?;
     same_classes(&train_dir, &train.classes, &val_dir, &val.classes)?;
-    let mut ignored_files = train.ignored_files + val.ignored_files;
+    let mut ignored = [train.ignored, val.ignored].concat();
     let test = if test_dir.is_dir() {
         let test = scan_class_folders(&test_dir)?;
         same_classes(&train_dir, &train.classes, &test_dir, &test.classes)?;
-        ignored_files += test.ignored_files;
+        ignored.extend(test.ignored);
         test.samples
     } else {
         Vec::new()
@@ -92,7 +121,7 @@ pub fn scan_dataset(root: &Path) -> Result<Scan, DataError> {
             val: val.samples,
             test,
         },
-        ignored_files,
+        ignored,
     })
 }
 
@@ -101,7 +130,8 @@ pub fn scan_dataset(root: &Path) -> Result<Scan, DataError> {
 pub struct ClassFolders {
     pub classes: Vec<String>,
     pub samples: Vec<Sample>,
-    pub ignored_files: usize,
+    /// Non-image files inside the class folders.
+    pub ignored: Vec<PathBuf>,
 }
 
 /// Scans a folder whose sub-folders are classes. Images may sit deeper inside a class folder.
@@ -111,20 +141,18 @@ pub fn scan_class_folders(dir: &Path) -> Result<ClassFolders, DataError> {
         return Err(DataError::MissingRoot(dir.to_path_buf()));
     }
     let mut class_dirs = Vec::new();
-    let mut ignored_files = 0;
     for (name, path) in sorted_entries(dir)? {
         if path.is_dir() {
             class_dirs.push((name, path));
-        } else {
-            ignored_files += 1;
         }
     }
+    let mut ignored = Vec::new();
     let mut classes = Vec::with_capacity(class_dirs.len());
     let mut samples = Vec::new();
     let mut empty = None;
     for (label, (name, path)) in class_dirs.iter().enumerate() {
         let mut files = Vec::new();
-        collect_images(path, 0, &mut files, &mut ignored_files)?;
+        collect_images(path, 0, &mut files, &mut ignored)?;
         if files.is_empty() && empty.is_none() {
             empty = Some(path.clone());
         }
@@ -148,7 +176,7 @@ pub fn scan_class_folders(dir: &Path) -> Result<ClassFolders, DataError> {
     Ok(ClassFolders {
         classes,
         samples,
-        ignored_files,
+        ignored,
     })
 }
 
@@ -167,7 +195,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
     Ok(out)
 }
 
-fn collect_images(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, ignored: &mut usize) -> Result<(), DataError> {
+fn collect_images(
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<(), DataError> {
     if depth > MAX_DEPTH {
         return Ok(());
     }
@@ -177,7 +210,7 @@ fn collect_images(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, ignored: &mu
         } else if is_image_path(&path) {
             out.push(path);
         } else {
-            *ignored += 1;
+            ignored.push(path);
         }
     }
     Ok(())

@@ -18,7 +18,8 @@ use super::trainer::TrainJob;
 use crate::backend::TrainBackend;
 use crate::config::{ClassWeights, LossKind, RunConfig};
 use crate::data::{
-    ClassCounts, Loader, LoaderConfig, Mode, MultiLabels, Part, Split, Transform, class_warnings, scan_dataset,
+    ClassCounts, Loader, LoaderConfig, Mode, MultiLabels, Part, Split, Transform, class_warnings, ignored_warning,
+    scan_dataset,
 };
 use crate::model::{GroupKind, ResNet};
 use crate::weights::{LoadReport, WeightsSpec, open_model};
@@ -73,6 +74,8 @@ pub fn prepare<B: TrainBackend>(
         .as_ref()
         .map(|csv| MultiLabels::read(csv, root))
         .transpose()?;
+    // Warnings about the data, said once when the run starts (a resume's log already has them).
+    let mut data_warnings = Vec::new();
     let split = if job.resume && job.dir.split().is_file() {
         // Exactly the images the run started with, whatever changed in the folder since.
         let split = Split::read_manifest(&job.dir.split(), root)?;
@@ -83,17 +86,19 @@ pub fn prepare<B: TrainBackend>(
     } else {
         let split = match &multi {
             Some(m) => m.split(config.data.split, config.train.seed)?,
-            None => Split::from_scan(scan_dataset(root)?, config.data.split, config.train.seed)?,
+            None => {
+                let scan = scan_dataset(root)?;
+                data_warnings.extend(ignored_warning(root, &scan.ignored));
+                Split::from_scan(scan, config.data.split, config.train.seed)?
+            }
         };
         split.write_manifest(&job.dir.split(), root)?;
         split
     };
     let classes = split.classes.clone();
-    // Said once, when the run starts: a resume's log already has them.
-    let data_warnings = match (&multi, job.resume) {
-        (None, false) => class_warnings_of(config, &split),
-        _ => Vec::new(),
-    };
+    if multi.is_none() && !job.resume {
+        data_warnings.extend(class_warnings_of(config, &split));
+    }
     std::fs::write(job.dir.classes(), classes.join("\n") + "\n")
         .with_context(|| format!("cannot write {}", job.dir.classes().display()))?;
 
