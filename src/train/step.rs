@@ -99,16 +99,14 @@ pub fn train_step<B: TrainBackend>(
 
 #[cfg(test)]
 mod tests {
-    use burn::module::AutodiffModule;
+    use burn::module::{AutodiffModule, Param, RunningState};
     use burn::tensor::Distribution;
 
     use super::*;
     use crate::backend::CpuTrain;
     use crate::config::{OptimizerKind, Precision, TrainConfig};
-    use crate::model::TensorVisitor;
-    use crate::model::{Arch, ResNetConfig};
+    use crate::model::{Arch, ResNetConfig, TensorVisitor};
     use crate::train::freeze::FreezeState;
-    use burn::module::{Param, RunningState};
 
     #[test]
     fn a_folded_prefix_trains_exactly_like_the_unfolded_one() {
