@@ -21,7 +21,7 @@ use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::model::{BnMode, FoldedPrefix, stage_side};
+use crate::model::{BnMode, BnModes, FoldedPrefix, stage_side};
 use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
@@ -246,8 +246,8 @@ impl<B: TrainBackend> Loop<B> {
             }
             self.skipped.note(em, "training", &batch.skipped);
             let n = batch.labels.len();
-            if n == 0 || (n == 1 && self.lone_image_degenerates(em)) {
-                // Nothing to learn, but the batch is done.
+            if n == 0 {
+                // Every image of the batch was unreadable: nothing to learn, but the batch is done.
                 self.p.state.batches_done += 1;
                 continue;
             }
@@ -267,10 +267,9 @@ impl<B: TrainBackend> Loop<B> {
     /// a 1x1 output (layer4 at 32 px and below, layer3 too at 16) would see one value a channel
     /// (outputs 0, running variances pulled to 0; PyTorch refuses such a batch). The first
     /// time, it says so.
-    fn lone_image_degenerates(&mut self, em: &mut Emitter) -> bool {
+    fn lone_image_degenerates(&mut self, em: &mut Emitter, modes: &BnModes) -> bool {
         let size = self.config.data.image_size as usize;
         let Some(model) = &self.p.model else { return false };
-        let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
         let mut block = 0;
         let mut degenerate = false;
         for (stage, blocks) in model.stages().iter().enumerate() {
@@ -291,7 +290,8 @@ impl<B: TrainBackend> Loop<B> {
     }
 
     /// One optimizer step on one batch (`indices`: its images in the training loader), with
-    /// its bookkeeping and its `Step` event.
+    /// its bookkeeping and its `Step` event; a lone image that would train nothing is counted
+    /// done instead (here, so batches from the loader and from the feature cache both are).
     fn take_step(
         &mut self,
         em: &mut Emitter,
@@ -301,9 +301,13 @@ impl<B: TrainBackend> Loop<B> {
         last: &mut Instant,
     ) -> anyhow::Result<()> {
         let n = indices.len();
+        let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
+        if n == 1 && self.lone_image_degenerates(em, &modes) {
+            self.p.state.batches_done += 1;
+            return Ok(());
+        }
         let lr = self.current_lr();
         let targets = Targets::of_samples(self.p.train.samples(), indices, self.p.multi.as_ref(), &self.device);
-        let modes = self.p.state.freeze.bn_modes(self.config.train.frozen_bn_trains());
         let model = self.p.model.take().context("the trainer lost its model")?;
         let loss_scale = self.p.state.loss_scale.map(|s| s.scale);
         let settings = StepSettings {
