@@ -348,19 +348,14 @@ impl<B: TrainBackend> Loop<B> {
             if result.applied {
                 return Ok(());
             }
-            self.save_checkpoint("last", em)?;
-            // The weights before this step are kept, but a loss that grew for steps before
-            // it has left them far off: the advice is a new run, not a resume.
             let train = &self.config.train;
-            anyhow::bail!(
+            let why = format!(
                 "the gradients are not finite at step {} (loss {}): training diverged. Lower train.lr \
                  (now {:e}) or train.head_lr (now {:e}) and start again; checkpoints/last keeps the \
                  weights before this step",
-                self.p.state.step,
-                result.loss,
-                train.lr,
-                train.head_lr
-            )
+                self.p.state.step, result.loss, train.lr, train.head_lr
+            );
+            return self.stop_diverged(em, why);
         };
         match scale.after_step(result.applied) {
             Verdict::Applied | Verdict::Grew(..) => {}
@@ -371,18 +366,23 @@ impl<B: TrainBackend> Loop<B> {
                 ),
             }),
             Verdict::Diverged => {
-                // The weights are still the last finite ones: keep them for a resume.
-                self.save_checkpoint("last", em)?;
-                anyhow::bail!(
+                let why = format!(
                     "f16 gradients are not finite at step {} even with the loss scale at 1 (loss {}): training \
                  diverged or its gradients exceed f16's range; lower train.lr, or use train.precision = \"bf16\" \
                  (f32's range) or \"f32\"",
-                    self.p.state.step,
-                    result.loss
-                )
+                    self.p.state.step, result.loss
+                );
+                return self.stop_diverged(em, why);
             }
         }
         Ok(())
+    }
+
+    /// Ends the run over a step that was not applied: the weights are still the last finite
+    /// ones, so they go to checkpoints/last before the run fails with `why`.
+    fn stop_diverged(&mut self, em: &mut Emitter, why: String) -> anyhow::Result<()> {
+        self.save_checkpoint("last", em)?;
+        Err(anyhow::anyhow!(why))
     }
 
     /// Applies every waiting command; while paused, waits for the next one.
