@@ -115,10 +115,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let names = class_names(setup.classes.as_ref(), model.num_classes())?;
     let transform = setup.transform;
-    transform.validate().context(match opts.run {
-        Some(_) => "invalid data.image_size in the run's config.toml",
-        None => "invalid --image-size",
-    })?;
+    // A run's transform was validated with its config; this checks the flags'.
+    transform.validate().context("invalid --image-size")?;
     let size = transform.image_size as usize;
 
     // BatchNorm folded into the convolutions once: inference then skips its passes.
