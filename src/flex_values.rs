@@ -12,6 +12,11 @@ pub fn f32s(t: &FlexTensor) -> &[f32] {
     t.as_slice().expect("to_contiguous gives a row-major f32 tensor")
 }
 
+/// The tensor's primitive in row-major order (only a view is copied).
+pub fn contiguous<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
+    t.into_primitive().tensor().to_contiguous()
+}
+
 /// A float `Tensor` of `values` laid out row-major in `shape`.
 pub fn from_values<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<Flex, D> {
     float(FlexTensor::from_data(TensorData::new(values, shape)))

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use rayon::prelude::*;
 
-use crate::flex_values::{f32s, from_values};
+use crate::flex_values::{contiguous, f32s, from_values};
 
 /// Values each task sums; the tasks' sums are then added in order, so the result does not
 /// depend on which thread summed what.
@@ -31,7 +31,7 @@ pub fn flex_sum_of_squares<const D: usize>(x: Tensor<Flex, D>) -> Tensor<Flex, 1
     if x.dtype() != DType::F32 {
         return burn_sum_of_squares(x);
     }
-    let x = x.into_primitive().tensor().to_contiguous();
+    let x = contiguous(x);
     from_values(vec![sum_of_squares(f32s(&x)) as f32], [1])
 }
 

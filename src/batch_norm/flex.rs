@@ -2,13 +2,12 @@
 //! Burn's ops.
 
 use burn::backend::Flex;
-use burn::backend::flex::FlexTensor;
 use burn::prelude::*;
 use burn::tensor::DType;
 
 use super::kernels::{self, Layout};
 use super::{Grads, Normalised, burn_batch_norm_grads, burn_batch_norm_train};
-use crate::flex_values::{f32s, from_values};
+use crate::flex_values::{contiguous, f32s, from_values};
 
 pub fn batch_norm_train(
     x: Tensor<Flex, 4>,
@@ -20,7 +19,7 @@ pub fn batch_norm_train(
         return burn_batch_norm_train(x, gamma, beta, epsilon);
     }
     let shape = x.dims();
-    let (x, gamma, beta) = (flex(x), flex(gamma), flex(beta));
+    let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
     let (y, mean, var) = kernels::forward(layout(shape), f32s(&x), f32s(&gamma), f32s(&beta), epsilon);
     (
         from_values(y, shape),
@@ -40,8 +39,8 @@ pub fn batch_norm_grads(
         return burn_batch_norm_grads(x, gamma, (mean, var), epsilon, dy);
     }
     let shape = x.dims();
-    let (x, dy) = (flex(x), flex(dy));
-    let [gamma, mean, var] = [flex(gamma), flex(mean), flex(var)];
+    let (x, dy) = (contiguous(x), contiguous(dy));
+    let [gamma, mean, var] = [contiguous(gamma), contiguous(mean), contiguous(var)];
     let statistics = (f32s(&mean), f32s(&var));
     let (dx, d_gamma, d_beta) =
         kernels::backward(layout(shape), f32s(&x), f32s(&gamma), statistics, epsilon, f32s(&dy));
@@ -58,9 +57,4 @@ fn layout([images, channels, h, w]: [usize; 4]) -> Layout {
         channels,
         plane: h * w,
     }
-}
-
-/// The tensor in row-major order (only a view is copied).
-fn flex<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
-    t.into_primitive().tensor().to_contiguous()
 }
