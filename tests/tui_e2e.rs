@@ -134,6 +134,8 @@ fn shown_step(screen: &str, applied: &str) -> u64 {
 fn dashboard_steers_a_run_and_gives_the_terminal_back() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 30);
+    // A file kiln does not read: its start-up warning scrolls out of the event log.
+    std::fs::write(root.join("1").join("notes.txt"), "not an image").unwrap();
     let runs = tmp.path().join("runs");
     // Shortened: a few real digits and small batches. Many epochs, so the run is still going
     // when the keys arrive; the graceful stop ends it.
@@ -168,6 +170,14 @@ fn dashboard_steers_a_run_and_gives_the_terminal_back() {
         screen.contains("frozen: stem (") && screen.lines().any(|l| l.contains("layer1") && l.contains("training")),
         "{screen}"
     );
+
+    // The warning is counted in the header and listed by `!` long after the log dropped it.
+    assert!(screen.contains("1 warning (! lists them)"), "{screen}");
+    tmux.type_text("!");
+    let screen = tmux.wait_for("warnings 1–1 of 1", long);
+    assert!(screen.contains("notes.txt"), "{screen}");
+    tmux.key("Escape");
+    tmux.wait("the list to close", long, |s| !s.contains("warnings 1–1 of 1"));
 
     tmux.type_text("q");
     tmux.wait_for("stop the run?", long);

@@ -36,6 +36,8 @@ pub enum Dialog {
     CommandLine(String),
     /// The run's summary, opened when it finishes.
     Summary,
+    /// Every warning of the run, oldest first, from the one at this index.
+    Warnings(usize),
 }
 
 /// What the metrics panel shows; tab cycles through them.
@@ -94,6 +96,10 @@ pub struct LogLine {
 /// Older log lines are dropped; the run log keeps everything.
 pub const LOG_LINES: usize = 500;
 
+/// The warnings list keeps the first ones (start-up warnings about the data matter most);
+/// later ones are counted, and are in the event log and the run log.
+pub const WARNINGS_KEPT: usize = 200;
+
 pub struct App {
     pub mode: Mode,
     pub run: Option<Box<Started>>,
@@ -116,6 +122,10 @@ pub struct App {
     pub finished_at: Option<f64>,
     pub pending: Vec<Pending>,
     pub log: Vec<LogLine>,
+    /// The run's first [`WARNINGS_KEPT`] warnings, which the log scrolls away.
+    pub warnings: Vec<LogLine>,
+    /// Every warning so far, kept or not.
+    pub warning_count: usize,
     pub dialog: Option<Dialog>,
     pub metrics_view: MetricsView,
     pub window: Window,
@@ -151,6 +161,8 @@ impl App {
             finished_at: None,
             pending: Vec::new(),
             log: Vec::new(),
+            warnings: Vec::new(),
+            warning_count: 0,
             dialog: None,
             metrics_view: MetricsView::Overview,
             window: Window::Full,
@@ -172,11 +184,18 @@ impl App {
     }
 
     pub fn push_log(&mut self, step: u64, kind: LogKind, text: impl Into<String>) {
-        self.log.push(LogLine {
+        let line = LogLine {
             step,
             kind,
             text: text.into(),
-        });
+        };
+        if kind == LogKind::Warning {
+            self.warning_count += 1;
+            if self.warnings.len() < WARNINGS_KEPT {
+                self.warnings.push(line.clone());
+            }
+        }
+        self.log.push(line);
         if self.log.len() > LOG_LINES {
             self.log.drain(..self.log.len() - LOG_LINES);
         }

@@ -23,9 +23,14 @@ pub fn handle(app: &mut App, key: KeyEvent) -> Vec<Outgoing> {
         }
         Some(Dialog::Quit) => quit_dialog(app, key.code),
         Some(Dialog::CommandLine(text)) => command_line(app, text, key.code),
+        Some(Dialog::Warnings(first)) => {
+            warnings_list(app, first, key.code);
+            Vec::new()
+        }
         Some(Dialog::Summary) => {
             match key.code {
                 KeyCode::Char('q') => app.quit = true,
+                KeyCode::Char('!') => app.dialog = Some(Dialog::Warnings(0)),
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char(' ') => app.dialog = None,
                 _ => {}
             }
@@ -113,9 +118,29 @@ fn navigate(app: &mut App, code: KeyCode) {
             }
         }
         KeyCode::Char('?') => app.dialog = Some(Dialog::Help),
+        KeyCode::Char('!') => app.dialog = Some(Dialog::Warnings(0)),
         KeyCode::Esc => app.notice = None,
         _ => {}
     }
+}
+
+/// The warnings list scrolls a warning at a time (or a page of them); other keys close it.
+fn warnings_list(app: &mut App, first: usize, code: KeyCode) {
+    const PAGE: usize = 5;
+    let last = app.warnings.len().saturating_sub(1);
+    let first = match code {
+        KeyCode::Up | KeyCode::Char('k') => first.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => first + 1,
+        KeyCode::PageUp => first.saturating_sub(PAGE),
+        KeyCode::PageDown => first + PAGE,
+        KeyCode::Home => 0,
+        KeyCode::End => last,
+        _ => {
+            app.dialog = None;
+            return;
+        }
+    };
+    app.dialog = Some(Dialog::Warnings(first.min(last)));
 }
 
 fn quit_dialog(app: &mut App, code: KeyCode) -> Vec<Outgoing> {

@@ -16,7 +16,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Mode::Live => format!(" kiln · {name} "),
         Mode::ReadOnly => format!(" kiln show · {name} "),
     };
-    let block = Block::bordered().title(Span::styled(title, title_style()));
+    let mut block = Block::bordered().title(Span::styled(title, title_style()));
+    if app.warning_count > 0 {
+        let s = if app.warning_count == 1 { "" } else { "s" };
+        let count = format!(" {} warning{s} (! lists them) ", app.warning_count);
+        let count = Line::styled(count, Style::new().fg(Color::Yellow)).right_aligned();
+        block = block.title_top(count);
+    }
     let width = area.width.saturating_sub(2) as usize;
     let first = match &app.run {
         Some(r) => Line::from(vec![

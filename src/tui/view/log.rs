@@ -11,7 +11,7 @@ use super::{dim, title_style};
 use crate::tui::app::{App, LogKind, LogLine};
 
 /// "step 123456 ✓ ": what comes before an entry's text; its continuation lines indent by it.
-const PREFIX: usize = 14;
+pub(super) const PREFIX: usize = 14;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(Span::styled(" events ", title_style()));
@@ -49,7 +49,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
 /// One entry's lines: "step N ✓ text", long text wrapped under itself (an error with its
 /// remedy must not lose its end).
-fn entry_lines(l: &LogLine, width: usize) -> Vec<Line<'static>> {
+pub(super) fn entry_lines(l: &LogLine, width: usize) -> Vec<Line<'static>> {
     let (mark, color) = match l.kind {
         LogKind::Info => ("·", Color::Reset),
         LogKind::Applied => ("✓", Color::Green),

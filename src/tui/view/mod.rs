@@ -9,6 +9,7 @@ mod header;
 mod log;
 mod metrics;
 mod popups;
+mod warnings;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

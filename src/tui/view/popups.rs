@@ -1,4 +1,4 @@
-//! Boxes over the panels: help, the stop question, the final summary.
+//! Boxes over the panels: help, the stop question, the final summary, the warnings.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -21,6 +21,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Some(s) => (" run finished ", summary(app, s), 60),
             None => return,
         },
+        Some(Dialog::Warnings(first)) => return super::warnings::draw(app, frame, area, *first),
         Some(Dialog::CommandLine(_)) | None => return,
     };
     let height = lines.len() as u16 + 2;
@@ -55,6 +56,7 @@ fn help() -> Vec<Line<'static>> {
         key_line("s", "save a checkpoint now"),
         key_line("w", "charts: whole run / recent steps"),
         key_line("tab", "metrics: overview / confusion / per-class"),
+        key_line("!", "every warning of the run, oldest first"),
         key_line("q", "stop gracefully, abort, or cancel"),
         key_line("ctrl-c", "stop gracefully (again: abort)"),
         Line::styled(" Commands apply between steps; the log says when.", dim()),
@@ -94,6 +96,9 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
             format!("{:.1} img/s, {}", s.images_per_second, duration(s.wall_seconds)),
         ),
     ];
+    if app.warning_count > 0 {
+        lines.push(row("warnings", format!("{} (! lists them)", app.warning_count)));
+    }
     if let Some(e) = &s.error {
         lines.push(Line::styled(format!(" {e}"), Style::new().fg(Color::Red)));
     }
