@@ -97,6 +97,10 @@ fn corrupt_files_are_skipped_and_counted_never_a_panic() {
     let err = load_rgb(&truncated).expect_err("truncated must fail");
     assert!(matches!(&err, DataError::Decode { path, .. } if path == &truncated));
     assert!(err.to_string().contains("truncated.png"));
+    // A file that is gone is said to be unreadable, not undecodable.
+    let err = load_rgb(&missing).expect_err("a missing file must fail");
+    assert!(matches!(&err, DataError::Io { path, .. } if path == &missing), "{err}");
+    assert!(err.to_string().starts_with("cannot read "), "{err}");
 
     let samples: Vec<Sample> = [&good, &truncated, &garbage, &empty, &missing, &good]
         .iter()
@@ -112,4 +116,9 @@ fn corrupt_files_are_skipped_and_counted_never_a_panic() {
     let skipped: Vec<_> = report.skipped.iter().map(|s| s.path.clone()).collect();
     assert_eq!(skipped, [truncated, garbage, empty, missing]);
     assert!(report.skipped.iter().all(|s| !s.reason.is_empty()));
+    assert!(
+        report.skipped[3].reason.starts_with("cannot open it: "),
+        "{:?}",
+        report.skipped[3]
+    );
 }

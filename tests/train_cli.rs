@@ -145,7 +145,8 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an unreadable image went unremarked");
     assert!(
-        stderr.contains(&broken.display().to_string()) && stderr.contains("1 of 2 images could not be read"),
+        stderr.contains(&broken.display().to_string())
+            && stderr.contains("1 of 2 images could not be read (named above); the other was predicted"),
         "{stderr}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);

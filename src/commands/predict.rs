@@ -171,10 +171,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
-    let predicted = opts.images.len() - unreadable;
+    let predicted = match opts.images.len() - unreadable {
+        0 => "none was predicted".to_string(),
+        1 => "the other was predicted".to_string(),
+        n => format!("the other {n} were predicted"),
+    };
     anyhow::ensure!(
         unreadable == 0,
-        "{unreadable} of {} images could not be read (named above); {predicted} were predicted",
+        "{unreadable} of {} images could not be read (named above); {predicted}",
         opts.images.len()
     );
     Ok(())

@@ -17,8 +17,9 @@ pub fn load_rgb(path: &Path) -> Result<RgbImage, DataError> {
         path: path.to_path_buf(),
         reason,
     };
+    // A file that cannot be opened (gone, no permission) is not a decoding problem.
     let reader = ImageReader::open(path)
-        .map_err(|e| decode_err(e.to_string()))?
+        .map_err(|e| DataError::io(path, e))?
         .with_guessed_format()
         .map_err(|e| decode_err(e.to_string()))?;
     let img = reader.decode().map_err(|e| decode_err(e.to_string()))?;
@@ -93,6 +94,7 @@ pub(crate) fn load_rgb_guarded(path: &Path) -> Result<RgbImage, String> {
     match std::panic::catch_unwind(|| load_rgb(path)) {
         Ok(Ok(img)) => Ok(img),
         Ok(Err(DataError::Decode { reason, .. })) => Err(reason),
+        Ok(Err(DataError::Io { source, .. })) => Err(format!("cannot open it: {source}")),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the image decoder panicked on this file".into()),
     }

@@ -14,7 +14,7 @@ pub enum DataError {
         source: std::io::Error,
     },
 
-    #[error("no images found under {0}; expected one sub-folder per class holding .png/.jpg/.jpeg/.bmp/.webp files")]
+    #[error("no images found under {}; expected one sub-folder per class holding .{} files", .0.display(), super::scan::IMAGE_EXTENSIONS.join("/."))]
     NoImages(PathBuf),
 
     #[error("class folder {0} holds no images; add images to it or remove the folder")]
