@@ -137,10 +137,14 @@ impl Printer {
                 )
             }
             Event::Epoch(e) => {
-                // "top5" (single-label) or "label acc" (multi-label).
-                let (figure, value) = e.val.second_figure();
+                // "top5" (single-label) or "label acc" (multi-label), where there is one.
+                let second = e
+                    .val
+                    .second_figure()
+                    .map(|(figure, value)| format!(" {} {:.1}%", figure.replace('-', ""), value * 100.0))
+                    .unwrap_or_default();
                 format!(
-                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}% {} {:.1}% f1 {:.3}{}{}",
+                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}%{second} f1 {:.3}{}{}",
                     r.epoch,
                     self.epochs,
                     e.seconds,
@@ -148,8 +152,6 @@ impl Printer {
                     e.train_accuracy * 100.0,
                     e.val.loss,
                     e.val.accuracy * 100.0,
-                    figure.replace('-', ""),
-                    value * 100.0,
                     e.val.f1_macro,
                     if e.best { " (best)" } else { "" },
                     self.hardware
@@ -245,5 +247,24 @@ mod tests {
         assert!(line.ends_with("data wait 1% loss scale 32768"), "{line}");
         let line = printer.line(&step(None)).unwrap();
         assert!(line.ends_with("data wait 1%"), "{line}");
+    }
+
+    #[test]
+    fn an_epoch_line_has_top5_only_where_it_could_miss() {
+        use crate::tui::fixtures::{epoch_info, record};
+        let mut printer = Printer::new(1);
+        let mut epoch = epoch_info(0.3, true);
+        let line = printer
+            .line(&record(0.0, 11, 1, Event::Epoch(Box::new(epoch.clone()))))
+            .unwrap();
+        assert!(
+            line.contains("| val loss 0.3000 acc 90.0% top5 99.0% f1 0.900 (best)"),
+            "{line}"
+        );
+        epoch.val.top5 = None;
+        let line = printer
+            .line(&record(0.0, 11, 1, Event::Epoch(Box::new(epoch))))
+            .unwrap();
+        assert!(line.contains("| val loss 0.3000 acc 90.0% f1 0.900 (best)"), "{line}");
     }
 }

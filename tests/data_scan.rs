@@ -99,7 +99,11 @@ fn no_images_at_all_is_an_error_naming_the_root() {
     let err = scan_dataset(dir.path()).expect_err("no images must fail");
     assert!(matches!(&err, DataError::NoImages(p) if p == dir.path()), "{err}");
     // It names every format the scan takes, TIFF and GIF included.
-    assert!(err.to_string().contains(".png/.jpg/.jpeg/.bmp/.webp/.tif/.tiff/.gif files"), "{err}");
+    assert!(
+        err.to_string()
+            .contains(".png/.jpg/.jpeg/.bmp/.webp/.tif/.tiff/.gif files"),
+        "{err}"
+    );
     // A root with no folders at all says the same.
     let empty = tempfile::tempdir().expect("tempdir");
     assert!(matches!(scan_dataset(empty.path()), Err(DataError::NoImages(_))));

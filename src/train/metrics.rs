@@ -107,7 +107,8 @@ pub struct EvalMetrics {
     /// Single-label: the top class is the label. Multi-label: every label is predicted right
     /// (exact match, a logit above 0 meaning "present").
     pub accuracy: f64,
-    /// The label is among the min(5, classes) largest logits (single-label runs).
+    /// The label is among the 5 largest logits (single-label runs of more than 5 classes; with
+    /// 5 or fewer it could never miss, so it is left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top5: Option<f64>,
     /// Fraction of (image, label) pairs predicted right (multi-label runs).
@@ -127,11 +128,13 @@ pub struct EvalMetrics {
 }
 
 impl EvalMetrics {
-    /// The figure shown beside accuracy: top-5 (single-label) or label accuracy (multi-label).
-    pub fn second_figure(&self) -> (&'static str, f64) {
-        match self.label_accuracy {
-            Some(a) => ("label acc", a),
-            None => ("top-5", self.top5.unwrap_or(0.0)),
+    /// The figure shown beside accuracy: top-5 (single-label, over 5 classes) or label
+    /// accuracy (multi-label); none for a single-label run of 5 classes or fewer.
+    pub fn second_figure(&self) -> Option<(&'static str, f64)> {
+        match (self.label_accuracy, self.top5) {
+            (Some(a), _) => Some(("label acc", a)),
+            (None, Some(t)) => Some(("top-5", t)),
+            (None, None) => None,
         }
     }
 }
@@ -162,14 +165,13 @@ impl EvalAccumulator {
         if classes == 0 || classes != self.confusion.classes() {
             return;
         }
-        let k = classes.min(5);
         for (row, &label) in logits.chunks_exact(classes).zip(labels) {
             let pred = argmax(row);
             self.confusion.add(label, pred);
             // Within the top k when fewer than k logits beat the label's (ties count for it).
             if let Some(&own) = row.get(label) {
                 let above = row.iter().filter(|&&x| x > own).count();
-                if above < k {
+                if above < 5 {
                     self.top5_hits += 1;
                 }
             }
@@ -186,7 +188,7 @@ impl EvalAccumulator {
         EvalMetrics {
             loss: if n == 0 { 0.0 } else { self.loss_sum / n as f64 },
             accuracy: c.accuracy(),
-            top5: Some(ratio(self.top5_hits, n)),
+            top5: (c.classes() > 5).then(|| ratio(self.top5_hits, n)),
             label_accuracy: None,
             f1_macro: c.f1_macro(),
             precision: c.precision(),
@@ -274,10 +276,11 @@ mod tests {
         assert_eq!(m.accuracy, 0.5);
         assert_eq!(m.top5, Some(0.75));
         assert_eq!(m.loss, 1.0);
-        // With 3 classes top-5 is top-3: always a hit.
-        let mut acc = EvalAccumulator::new(3);
-        acc.add_batch(&[3.0, 2.0, 1.0], 3, &[2], 0.0);
-        assert_eq!(acc.finish().top5, Some(1.0));
+        // With 5 classes or fewer the label is always among the top 5: no figure at all.
+        let mut acc = EvalAccumulator::new(5);
+        acc.add_batch(&[5.0, 4.0, 3.0, 2.0, 1.0], 5, &[4], 0.0);
+        assert_eq!(acc.finish().top5, None);
+        assert_eq!(acc.finish().second_figure(), None);
     }
 
     #[test]

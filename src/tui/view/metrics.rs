@@ -63,10 +63,13 @@ fn overview<'a>(app: &App, val: &EvalMetrics) -> Vec<Line<'a>> {
         ])
     };
     let mut lines = vec![
-        line("val accuracy", percent(val.accuracy), {
-            let (name, value) = val.second_figure();
-            format!("  {name} {}", percent(value))
-        }),
+        line(
+            "val accuracy",
+            percent(val.accuracy),
+            val.second_figure()
+                .map(|(name, value)| format!("  {name} {}", percent(value)))
+                .unwrap_or_default(),
+        ),
         line(
             "macro F1",
             format!("{:.3}", val.f1_macro),

@@ -76,13 +76,11 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
     let row = |k: &str, v: String| Line::from(vec![Span::styled(format!(" {k:<14}"), dim()), Span::raw(v)]);
     let metrics = |m: &Option<EvalMetrics>| {
         m.as_ref().map_or("-".into(), |m| {
-            let (name, value) = m.second_figure();
-            format!(
-                "{} ({name} {}, F1 {:.3})",
-                percent(m.accuracy),
-                percent(value),
-                m.f1_macro
-            )
+            let second = m
+                .second_figure()
+                .map(|(name, value)| format!("{name} {}, ", percent(value)))
+                .unwrap_or_default();
+            format!("{} ({second}F1 {:.3})", percent(m.accuracy), m.f1_macro)
         })
     };
     let mut lines = vec![
