@@ -155,6 +155,52 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     assert_eq!(lines[0], good.display().to_string());
     let class = lines[1].split_whitespace().last().unwrap();
     assert!(["0", "1", "2"].contains(&class), "{stdout}");
+
+    // A folder stands for the images inside it, in name order; other files are left out.
+    std::fs::write(root.join("1").join("notes.txt"), "not an image").unwrap();
+    let kiln = || std::process::Command::new(env!("CARGO_BIN_EXE_kiln"));
+    let out = kiln()
+        .args(["predict", "--top", "1", "--run"])
+        .arg(&dir)
+        .arg(root.join("1"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let named: Vec<&str> = stdout.lines().step_by(2).collect();
+    let mut want: Vec<String> = std::fs::read_dir(root.join("1"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .map(|p| p.display().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(named, want, "{stdout}");
+    assert!(
+        stderr.contains("1 file under") && stderr.contains("is not an image and was left out"),
+        "{stderr}"
+    );
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = kiln()
+        .args(["predict", "--run"])
+        .arg(&dir)
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("holds no images"), "{stderr}");
+
+    // `kiln runs` lists it, given the folder as `train` takes it or as an argument.
+    for args in [vec!["runs", "--runs-dir"], vec!["runs"]] {
+        let out = kiln().args(args).arg(&runs).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let name = dir.file_name().unwrap().to_string_lossy();
+        assert!(out.status.success() && stdout.contains(&*name), "{stdout}");
+    }
 }
 
 #[test]

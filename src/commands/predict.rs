@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::commands::ModelArgs;
 use crate::config::RunConfig;
-use crate::data::{TransformConfig, eval_tensor_rgb, load_rgb};
+use crate::data::{IMAGE_EXTENSIONS, TransformConfig, eval_tensor_rgb, images_under, load_rgb};
 use crate::model::Arch;
 use crate::predict::predict;
 use crate::runlog::RunDir;
@@ -45,6 +45,7 @@ pub struct Options {
     /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
     #[arg(long)]
     pub resize: Option<u32>,
+    /// Image files, and folders: every image inside a folder, at any depth, in name order.
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
 }
@@ -109,6 +110,7 @@ const CHUNK: usize = 16;
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let setup = Setup::of(&opts)?;
+    let images = expand(&opts.images)?;
     let (model, report) = setup.model.open()?;
     if let Some(why) = report.head_reset {
         eprintln!("warning: {why}; fc was freshly initialised, its predictions are untrained");
@@ -122,7 +124,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     // BatchNorm folded into the convolutions once: inference then skips its passes.
     let folded = model.folded();
     let mut unreadable = 0;
-    for chunk in opts.images.chunks(CHUNK) {
+    for chunk in images.chunks(CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len() * transform.tensor_len());
         let mut read = Vec::with_capacity(chunk.len());
         for image in chunk {
@@ -171,7 +173,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     }
-    let predicted = match opts.images.len() - unreadable {
+    let predicted = match images.len() - unreadable {
         0 => "none was predicted".to_string(),
         1 => "the other was predicted".to_string(),
         n => format!("the other {n} were predicted"),
@@ -179,9 +181,37 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     anyhow::ensure!(
         unreadable == 0,
         "{unreadable} of {} images could not be read (named above); {predicted}",
-        opts.images.len()
+        images.len()
     );
     Ok(())
+}
+
+/// The files to classify: files as given, each folder replaced by the images inside it.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let (images, others) = images_under(path)?;
+        anyhow::ensure!(
+            !images.is_empty(),
+            "folder {} holds no images (kiln reads {}); name image files or a folder of them",
+            path.display(),
+            IMAGE_EXTENSIONS.join(", ")
+        );
+        match others.len() {
+            0 => {}
+            1 => eprintln!("note: 1 file under {} is not an image and was left out", path.display()),
+            n => eprintln!(
+                "note: {n} files under {} are not images and were left out",
+                path.display()
+            ),
+        }
+        files.extend(images);
+    }
+    Ok(files)
 }
 
 /// Names from a classes.txt (one per line), or the class indices.

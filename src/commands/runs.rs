@@ -1,4 +1,4 @@
-//! `kiln runs [DIR]`: one line per run directory: name, model, data, status, best validation
+//! `kiln runs [DIR]` (or `--runs-dir DIR`, as `train` takes it): one line per run directory: name, model, data, status, best validation
 //! accuracy, epochs and when it started.
 
 use std::path::{Path, PathBuf};
@@ -9,9 +9,11 @@ use crate::tui::view::format::fit;
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    /// The directory holding run directories.
-    #[arg(default_value = "runs")]
-    pub dir: PathBuf,
+    /// The directory holding run directories [default: runs].
+    pub dir: Option<PathBuf>,
+    /// The same, spelled as `kiln train` takes it.
+    #[arg(long, value_name = "DIR", conflicts_with = "dir")]
+    pub runs_dir: Option<PathBuf>,
 }
 
 /// A run without a summary whose log changed this recently is taken to be still going.
@@ -30,9 +32,10 @@ pub struct RunRow {
 }
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let rows = list(&opts.dir)?;
+    let dir = opts.dir.or(opts.runs_dir).unwrap_or_else(|| "runs".into());
+    let rows = list(&dir)?;
     if rows.is_empty() {
-        println!("no runs in {}", opts.dir.display());
+        println!("no runs in {}", dir.display());
         return Ok(());
     }
     Ok(super::print_all(&table(&rows))?)

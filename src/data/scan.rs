@@ -79,6 +79,14 @@ pub fn is_image_path(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// Every image file under `dir` (at any depth, sorted, hidden entries skipped) and the other
+/// files found beside them.
+pub fn images_under(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), DataError> {
+    let (mut images, mut others) = (Vec::new(), Vec::new());
+    collect_images(dir, 0, &mut images, &mut others)?;
+    Ok((images, others))
+}
+
 /// Scans `root`. Pre-split when it holds both `train/` and `val/` folders.
 pub fn scan_dataset(root: &Path) -> Result<Scan, DataError> {
     if !root.is_dir() {
