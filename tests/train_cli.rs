@@ -194,6 +194,46 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("holds no images"), "{stderr}");
 
+    // `export --run` writes the run's best weights: predicting from that file with the run's
+    // transform gives what `predict --run` gives.
+    let exported = tmp.path().join("exported.safetensors");
+    let out = kiln()
+        .args(["export", "--run"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&exported)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("resnet18, 3 classes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&dir.join("classes.txt").display().to_string()),
+        "{stderr}"
+    );
+    let predicted = |args: &[&std::ffi::OsStr]| {
+        let out = kiln().arg("predict").args(args).arg(&good).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let by_run = predicted(&["--run".as_ref(), dir.as_os_str()]);
+    let classes = dir.join("classes.txt");
+    let by_file = predicted(&[
+        "--model".as_ref(),
+        "resnet18".as_ref(),
+        "--weights".as_ref(),
+        exported.as_os_str(),
+        "--classes".as_ref(),
+        classes.as_os_str(),
+        "--image-size".as_ref(),
+        "32".as_ref(),
+        "--resize".as_ref(),
+        "32".as_ref(),
+    ]);
+    assert_eq!(by_file, by_run);
+
     // `kiln runs` lists it, given the folder as `train` takes it or as an argument.
     for args in [vec!["runs", "--runs-dir"], vec!["runs"]] {
         let out = kiln().args(args).arg(&runs).output().unwrap();

@@ -2,12 +2,23 @@ use std::path::PathBuf;
 
 use crate::commands::ModelArgs;
 use crate::commands::info::thousands;
-use crate::weights::{SaveDtype, save_safetensors_where};
+use crate::model::Arch;
+use crate::weights::{SaveDtype, WeightsSpec, save_safetensors_where};
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
-    #[command(flatten)]
-    pub model: ModelArgs,
+    /// A run directory: its model and best weights (checkpoints/best, else last).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["arch", "weights", "num_classes"])]
+    pub run: Option<PathBuf>,
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    #[arg(long = "model", value_name = "MODEL", required_unless_present = "run")]
+    pub arch: Option<Arch>,
+    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
+    #[arg(long, required_unless_present = "run")]
+    pub weights: Option<WeightsSpec>,
+    /// Class count of the head (default: the one in the weights file, else 1000).
+    #[arg(long)]
+    pub num_classes: Option<usize>,
     /// f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: SaveDtype,
@@ -21,11 +32,21 @@ pub struct Options {
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let Options {
-        model: args,
+        run,
+        arch,
+        weights,
+        num_classes,
         dtype,
         out,
         backbone_only,
     } = opts;
+    let (args, classes) = match &run {
+        Some(run) => {
+            let (args, dir, _) = ModelArgs::of_run(run)?;
+            (args, Some(dir.classes()))
+        }
+        None => (ModelArgs::from_flags(arch, weights, num_classes)?, None),
+    };
     let arch = args.arch;
     let (model, report) = args.open()?;
     if let Some(why) = report.head_reset {
@@ -43,5 +64,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         },
         thousands(model.param_count())
     );
+    if let Some(classes) = classes.filter(|_| !backbone_only) {
+        eprintln!("its classes, in fc's row order: {}", classes.display());
+    }
     Ok(())
 }

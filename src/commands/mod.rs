@@ -10,27 +10,62 @@ pub mod show;
 pub mod train;
 
 use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
 
 use crate::backend::Cpu;
+use crate::config::RunConfig;
 use crate::model::{Arch, ResNet};
+use crate::runlog::RunDir;
+use crate::train::checkpoint;
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
-/// Which model and weights a command works on: `export`'s flags, and what `predict` makes of its
-/// own (or of a run directory).
-#[derive(Debug, clap::Args)]
+/// Which model and weights `predict` and `export` work on: from their flags, or a run's.
+#[derive(Debug, Clone)]
 pub struct ModelArgs {
-    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
-    #[arg(long = "model", value_name = "MODEL")]
     pub arch: Arch,
-    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
-    #[arg(long)]
     pub weights: WeightsSpec,
     /// Class count of the head (default: the one in the weights file, else 1000).
-    #[arg(long)]
     pub num_classes: Option<usize>,
 }
 
 impl ModelArgs {
+    /// `--model` and `--weights` (clap asks for both unless `--run` is given).
+    pub fn from_flags(
+        arch: Option<Arch>,
+        weights: Option<WeightsSpec>,
+        num_classes: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let (Some(arch), Some(weights)) = (arch, weights) else {
+            anyhow::bail!("give --model and --weights, or --run RUN_DIR");
+        };
+        Ok(ModelArgs {
+            arch,
+            weights,
+            num_classes,
+        })
+    }
+
+    /// A run's model with its best weights (checkpoints/best, else last), with the run
+    /// directory and its config for the rest of what the run knows.
+    pub fn of_run(run: &Path) -> anyhow::Result<(Self, RunDir, RunConfig)> {
+        let dir = RunDir::open(run)?;
+        let config = RunConfig::load(dir.config())?;
+        // `find` also takes the copy a kill left aside in the middle of a checkpoint's swap.
+        let weights = ["best", "last"]
+            .into_iter()
+            .find_map(|which| checkpoint::find(&dir.checkpoint(which)))
+            .map(|checkpoint| checkpoint.join("model.safetensors"))
+            .with_context(|| format!("{} has no checkpoint yet (checkpoints/best or last)", run.display()))?;
+        let args = ModelArgs {
+            arch: config.model.arch,
+            weights: WeightsSpec::File(weights),
+            num_classes: None,
+        };
+        Ok((args, dir, config))
+    }
+
     /// The model on the CPU, for inference or export (no dropout).
     pub fn open(&self) -> Result<(ResNet<Cpu>, LoadReport), crate::weights::WeightError> {
         open_model::<Cpu>(self.arch, self.num_classes, 0.0, &self.weights, &Default::default())

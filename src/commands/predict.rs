@@ -3,12 +3,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::commands::ModelArgs;
-use crate::config::RunConfig;
 use crate::data::{IMAGE_EXTENSIONS, TransformConfig, eval_tensor_rgb, images_under, load_rgb};
 use crate::model::Arch;
 use crate::predict::predict;
-use crate::runlog::RunDir;
-use crate::train::checkpoint;
 use crate::weights::WeightsSpec;
 
 #[derive(Debug, clap::Args)]
@@ -63,15 +60,8 @@ impl Setup {
         if let Some(run) = &opts.run {
             return Self::of_run(run);
         }
-        let (Some(arch), Some(weights)) = (opts.arch, opts.weights.clone()) else {
-            anyhow::bail!("give --model and --weights, or --run RUN_DIR");
-        };
         Ok(Setup {
-            model: ModelArgs {
-                arch,
-                weights,
-                num_classes: opts.num_classes,
-            },
+            model: ModelArgs::from_flags(opts.arch, opts.weights.clone(), opts.num_classes)?,
             classes: opts.classes.clone(),
             transform: TransformConfig {
                 image_size: opts.image_size.unwrap_or(224),
@@ -84,20 +74,9 @@ impl Setup {
 
     /// Everything from the run directory, as its training saw it.
     fn of_run(run: &Path) -> anyhow::Result<Self> {
-        let dir = RunDir::open(run)?;
-        let config = RunConfig::load(dir.config())?;
-        // `find` also takes the copy a kill left aside in the middle of a checkpoint's swap.
-        let weights = ["best", "last"]
-            .into_iter()
-            .find_map(|which| checkpoint::find(&dir.checkpoint(which)))
-            .map(|checkpoint| checkpoint.join("model.safetensors"))
-            .with_context(|| format!("{} has no checkpoint yet (checkpoints/best or last)", run.display()))?;
+        let (model, dir, config) = ModelArgs::of_run(run)?;
         Ok(Setup {
-            model: ModelArgs {
-                arch: config.model.arch,
-                weights: WeightsSpec::File(weights),
-                num_classes: None,
-            },
+            model,
             classes: Some(dir.classes()),
             transform: config.data.transform(),
             multi_label: config.data.multi_label_csv.is_some(),
