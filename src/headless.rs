@@ -143,8 +143,9 @@ impl Printer {
                     .second_figure()
                     .map(|(figure, value)| format!(" {} {:.1}%", figure.replace('-', ""), value * 100.0))
                     .unwrap_or_default();
+                let auc = e.val.auc.map(|a| format!(" auc {a:.3}")).unwrap_or_default();
                 format!(
-                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}%{second} f1 {:.3}{}{}",
+                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}%{second} f1 {:.3}{auc}{}{}",
                     r.epoch,
                     self.epochs,
                     e.seconds,
@@ -200,7 +201,10 @@ fn finished_line(s: &Summary) -> String {
     }
     let pct = |m: &Option<crate::train::metrics::EvalMetrics>| {
         m.as_ref()
-            .map(|m| format!("{:.2}% (f1 {:.3})", m.accuracy * 100.0, m.f1_macro))
+            .map(|m| {
+                let auc = m.auc.map(|a| format!(", auc {a:.3}")).unwrap_or_default();
+                format!("{:.2}% (f1 {:.3}{auc})", m.accuracy * 100.0, m.f1_macro)
+            })
             .unwrap_or_else(|| "-".into())
     };
     let skipped = match s.skipped_images {
@@ -224,7 +228,7 @@ fn finished_line(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::event::StepInfo;
+    use crate::train::event::{EpochInfo, StepInfo};
 
     #[test]
     fn a_step_line_shows_the_f16_loss_scale_when_there_is_one() {
@@ -250,21 +254,22 @@ mod tests {
     }
 
     #[test]
-    fn an_epoch_line_has_top5_only_where_it_could_miss() {
+    fn an_epoch_line_has_top5_and_auc_only_where_there_are_such_figures() {
         use crate::tui::fixtures::{epoch_info, record};
         let mut printer = Printer::new(1);
         let mut epoch = epoch_info(0.3, true);
-        let line = printer
-            .line(&record(0.0, 11, 1, Event::Epoch(Box::new(epoch.clone()))))
-            .unwrap();
+        let mut line = |epoch: &EpochInfo| {
+            let record = record(0.0, 11, 1, Event::Epoch(Box::new(epoch.clone())));
+            printer.line(&record).unwrap()
+        };
+        let all = line(&epoch);
         assert!(
-            line.contains("| val loss 0.3000 acc 90.0% top5 99.0% f1 0.900 (best)"),
-            "{line}"
+            all.contains("| val loss 0.3000 acc 90.0% top5 99.0% f1 0.900 auc 0.950 (best)"),
+            "{all}"
         );
         epoch.val.top5 = None;
-        let line = printer
-            .line(&record(0.0, 11, 1, Event::Epoch(Box::new(epoch))))
-            .unwrap();
-        assert!(line.contains("| val loss 0.3000 acc 90.0% f1 0.900 (best)"), "{line}");
+        epoch.val.auc = None;
+        let fewer = line(&epoch);
+        assert!(fewer.contains("| val loss 0.3000 acc 90.0% f1 0.900 (best)"), "{fewer}");
     }
 }

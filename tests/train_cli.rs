@@ -302,6 +302,40 @@ fn killed_run_resumes_from_its_last_checkpoint() {
 }
 
 #[test]
+fn val_auc_is_reported_watched_and_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    let sets = [
+        "train.epochs=2",
+        "train.early_stop_metric=\"val_auc\"",
+        "train.early_stop_patience=5",
+    ];
+    let out = quickstart(&root, &runs, &sets).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.contains(" done in ")).collect();
+    assert_eq!(epochs.len(), 2, "{stdout}");
+    assert!(
+        epochs.iter().all(|l| l.contains(" auc ") && !l.contains("top5")),
+        "{stdout}"
+    );
+    let dir = common::run_dir(&runs);
+    let summary = read_summary(&dir.join("summary.json")).unwrap();
+    let auc = summary.val.unwrap().auc.unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{auc}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let last: Vec<&str> = metrics.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(last[0], "val_auc");
+    assert!(
+        last[1..]
+            .iter()
+            .all(|v| v.parse::<f64>().is_ok_and(|v| (0.0..=1.0).contains(&v))),
+        "{metrics}"
+    );
+}
+
+#[test]
 fn ctrl_c_stops_gracefully_with_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);

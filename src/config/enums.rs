@@ -72,11 +72,11 @@ string_enum!(
 );
 string_enum!(
     /// The validation metric early stopping (and "best" checkpoint) watches.
-    EarlyStopMetric, "early_stop_metric", { ValLoss = "val_loss", ValAccuracy = "val_accuracy", ValF1 = "val_f1" }
+    EarlyStopMetric, "early_stop_metric", { ValLoss = "val_loss", ValAccuracy = "val_accuracy", ValF1 = "val_f1", ValAuc = "val_auc" }
 );
 
 impl EarlyStopMetric {
-    /// Whether larger values are better (accuracy, F1) or smaller (loss).
+    /// Whether larger values are better (accuracy, F1, AUC) or smaller (loss).
     pub fn higher_is_better(self) -> bool {
         !matches!(self, EarlyStopMetric::ValLoss)
     }

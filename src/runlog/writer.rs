@@ -1,5 +1,5 @@
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -108,9 +108,12 @@ pub fn timestamp(t: SystemTime) -> String {
 pub struct RunLog {
     dir: RunDir,
     events: BufWriter<File>,
+    /// metrics.csv's columns, as its header names them: a run resumed by a newer kiln keeps
+    /// the columns it started with.
+    columns: Vec<String>,
 }
 
-const METRICS_HEADER: &str = "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,val_f1_macro,lr_backbone,lr_head,best,seconds,images_per_second\n";
+const METRICS_HEADER: &str = "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,val_f1_macro,lr_backbone,lr_head,best,seconds,images_per_second,val_auc\n";
 
 impl RunLog {
     /// Opens the logs for appending (a resumed run continues the same files).
@@ -121,9 +124,17 @@ impl RunLog {
             std::fs::write(&metrics_path, METRICS_HEADER)
                 .with_context(|| format!("cannot write {}", metrics_path.display()))?;
         }
+        let mut header = String::new();
+        File::open(&metrics_path)
+            .and_then(|f| BufReader::new(f).read_line(&mut header))
+            .with_context(|| format!("cannot read {}", metrics_path.display()))?;
+        let header = Some(header.trim_end())
+            .filter(|h| !h.is_empty())
+            .unwrap_or(METRICS_HEADER.trim_end());
         Ok(Self {
             dir: dir.clone(),
             events: BufWriter::new(events),
+            columns: header.split(',').map(str::to_string).collect(),
         })
     }
 
@@ -146,23 +157,32 @@ impl RunLog {
                 .find(|(g, _)| g.as_str() != "head")
                 .map(|(_, v)| format!("{v:e}"))
                 .unwrap_or_default();
-        let row = format!(
-            "{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6},{},{},{},{:.2},{:.1}\n",
-            record.epoch,
-            record.step,
-            e.train_loss,
-            e.train_accuracy,
-            e.val.loss,
-            e.val.accuracy,
-            // Empty for multi-label runs, which have no top-5 (their label accuracy is in events.jsonl).
-            e.val.top5.map(|v| format!("{v:.6}")).unwrap_or_default(),
-            e.val.f1_macro,
-            backbone,
-            lr("head"),
-            e.best,
-            e.seconds,
-            e.images_per_second
-        );
+        let six = |v: f64| format!("{v:.6}");
+        let values: [(&str, String); 14] = [
+            ("epoch", record.epoch.to_string()),
+            ("step", record.step.to_string()),
+            ("train_loss", six(e.train_loss)),
+            ("train_accuracy", six(e.train_accuracy)),
+            ("val_loss", six(e.val.loss)),
+            ("val_accuracy", six(e.val.accuracy)),
+            // Empty where there is no top-5 (multi-label runs, 5 classes or fewer) or no AUC.
+            ("val_top5", e.val.top5.map(six).unwrap_or_default()),
+            ("val_f1_macro", six(e.val.f1_macro)),
+            ("lr_backbone", backbone),
+            ("lr_head", lr("head")),
+            ("best", e.best.to_string()),
+            ("seconds", format!("{:.2}", e.seconds)),
+            ("images_per_second", format!("{:.1}", e.images_per_second)),
+            ("val_auc", e.val.auc.map(six).unwrap_or_default()),
+        ];
+        let cell = |column: &String| values.iter().find(|(name, _)| name == column).map(|(_, v)| v.as_str());
+        let mut row = self
+            .columns
+            .iter()
+            .map(|c| cell(c).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(",");
+        row.push('\n');
         let mut f = append(&self.dir.metrics())?;
         f.write_all(row.as_bytes())?;
         Ok(())
@@ -188,6 +208,40 @@ fn append(path: &Path) -> anyhow::Result<File> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn metrics_rows_follow_the_header_the_file_started_with() {
+        use crate::tui::fixtures::{epoch_info, record};
+        let tmp = tempfile::tempdir().unwrap();
+        let epoch = |log: &mut RunLog| {
+            let r = record(0.0, 11, 1, Event::Epoch(Box::new(epoch_info(0.3, true))));
+            log.write(&r).unwrap();
+        };
+        let rows = |dir: &RunDir| -> Vec<Vec<String>> {
+            let text = std::fs::read_to_string(dir.metrics()).unwrap();
+            text.lines()
+                .map(|l| l.split(',').map(str::to_string).collect())
+                .collect()
+        };
+        let fresh = RunDir::create(tmp.path(), "fresh").unwrap();
+        epoch(&mut RunLog::open(&fresh).unwrap());
+        let got = rows(&fresh);
+        assert_eq!(got[0].last().unwrap(), "val_auc");
+        assert_eq!(got[1].len(), got[0].len());
+        assert_eq!(
+            (&got[1][..2], got[1][6].as_str(), got[1][13].as_str()),
+            (&["1".to_string(), "11".into()][..], "0.990000", "0.950000")
+        );
+        // A run begun before val_auc existed keeps its 13 columns when it is resumed.
+        let old = RunDir::create(tmp.path(), "old").unwrap();
+        let header = "epoch,step,train_loss,train_accuracy,val_loss,val_accuracy,val_top5,val_f1_macro,lr_backbone,lr_head,best,seconds,images_per_second";
+        std::fs::write(old.metrics(), format!("{header}\n")).unwrap();
+        epoch(&mut RunLog::open(&old).unwrap());
+        let got = rows(&old);
+        assert_eq!(got[0].len(), 13);
+        assert_eq!(got[1].len(), 13);
+        assert_eq!(got[1][12], "39.0");
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

@@ -1,12 +1,14 @@
 //! Classification metrics over a split: accuracy, top-5, per-class precision / recall / F1,
-//! macro F1 and the confusion matrix. Plain Rust; the evaluator feeds it logits batch by batch.
+//! macro F1, macro one-vs-rest ROC AUC and the confusion matrix. Plain Rust; the evaluator feeds it logits batch by batch.
 //!
 //! Undefined ratios (no predictions of a class, no samples of a class) count as 0, as sklearn
 //! does with `zero_division=0`; macro F1 averages over every class, present or not.
 
 use serde::{Deserialize, Serialize};
 
+use super::auc::Scores;
 use crate::config::EarlyStopMetric;
+use crate::predict::softmax;
 
 /// A confusion matrix: row = true class, column = predicted class.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,11 @@ pub struct EvalMetrics {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_accuracy: Option<f64>,
     pub f1_macro: f64,
+    /// Macro ROC AUC: one-vs-rest over the classes' softmax probabilities (multi-label: over the
+    /// labels' logits), averaged over the classes that have images and images without them.
+    /// Absent when no class has both, or the split is too large to keep every score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f64>,
     pub precision: Vec<f64>,
     pub recall: Vec<f64>,
     pub f1: Vec<f64>,
@@ -145,6 +152,7 @@ pub struct EvalAccumulator {
     confusion: Confusion,
     top5_hits: u64,
     loss_sum: f64,
+    scores: Scores,
 }
 
 impl EvalAccumulator {
@@ -153,6 +161,7 @@ impl EvalAccumulator {
             confusion: Confusion::new(classes),
             top5_hits: 0,
             loss_sum: 0.0,
+            scores: Scores::new(classes),
         }
     }
 
@@ -166,6 +175,7 @@ impl EvalAccumulator {
             return;
         }
         for (row, &label) in logits.chunks_exact(classes).zip(labels) {
+            self.scores.push(&softmax(row), (0..classes).map(|c| c == label));
             let pred = argmax(row);
             self.confusion.add(label, pred);
             // Within the top k when fewer than k logits beat the label's (ties count for it).
@@ -191,6 +201,7 @@ impl EvalAccumulator {
             top5: (c.classes() > 5).then(|| ratio(self.top5_hits, n)),
             label_accuracy: None,
             f1_macro: c.f1_macro(),
+            auc: self.scores.macro_auc(),
             precision: c.precision(),
             recall: c.recall(),
             f1: c.f1(),
@@ -219,6 +230,9 @@ impl EarlyStopMetric {
             EarlyStopMetric::ValLoss => m.loss,
             EarlyStopMetric::ValAccuracy => m.accuracy,
             EarlyStopMetric::ValF1 => m.f1_macro,
+            // Setup refuses val_auc where the validation split can have no AUC
+            // (`auc::check_defined`); chance level is the fallback all the same.
+            EarlyStopMetric::ValAuc => m.auc.unwrap_or(0.5),
         }
     }
 }
@@ -303,6 +317,14 @@ mod tests {
             f1: Vec<f64>,
             f1_macro: f64,
             confusion: Vec<Vec<u64>>,
+            auc: f64,
+            binary: Binary,
+        }
+        #[derive(serde::Deserialize)]
+        struct Binary {
+            labels: Vec<usize>,
+            logits: Vec<Vec<f32>>,
+            auc: f64,
         }
         let f: Fixture = serde_json::from_str(include_str!("../../tests/fixtures/train/metrics.json")).unwrap();
         let mut acc = EvalAccumulator::new(f.classes);
@@ -317,6 +339,12 @@ mod tests {
         assert!(close(m.accuracy, f.accuracy), "{} {}", m.accuracy, f.accuracy);
         assert!(close(m.top5.unwrap(), f.top5), "{:?} {}", m.top5, f.top5);
         assert!(close(m.f1_macro, f.f1_macro), "{} {}", m.f1_macro, f.f1_macro);
+        // Probabilities are f32 here and f64 in sklearn: equal ranks, so an equal AUC.
+        assert!(close(m.auc.unwrap(), f.auc), "{:?} {}", m.auc, f.auc);
+        let mut binary = EvalAccumulator::new(2);
+        binary.add_batch(&f.binary.logits.concat(), 2, &f.binary.labels, 0.0);
+        let auc = binary.finish().auc.unwrap();
+        assert!(close(auc, f.binary.auc), "{auc} {}", f.binary.auc);
         for (got, want) in [(&m.precision, &f.precision), (&m.recall, &f.recall), (&m.f1, &f.f1)] {
             assert_eq!(got.len(), want.len());
             assert!(got.iter().zip(want).all(|(a, b)| close(*a, *b)), "{got:?} vs {want:?}");
@@ -332,5 +360,10 @@ mod tests {
         assert_eq!(EarlyStopMetric::ValLoss.value(&m), 0.5);
         assert_eq!(EarlyStopMetric::ValAccuracy.value(&m), 0.5);
         assert_eq!(EarlyStopMetric::ValF1.value(&m), m.f1_macro);
+        // Both images score alike: chance.
+        assert_eq!(EarlyStopMetric::ValAuc.value(&m), 0.5);
+        let mut ranked = EvalAccumulator::new(2);
+        ranked.add_batch(&[2.0, 0.0, 1.0, 0.0], 2, &[0, 1], 1.0);
+        assert_eq!(EarlyStopMetric::ValAuc.value(&ranked.finish()), 1.0);
     }
 }

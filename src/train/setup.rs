@@ -16,7 +16,7 @@ use super::optim::Optim;
 use super::schedule::Schedule;
 use super::trainer::TrainJob;
 use crate::backend::TrainBackend;
-use crate::config::{ClassWeights, LossKind, RunConfig};
+use crate::config::{ClassWeights, EarlyStopMetric, LossKind, RunConfig};
 use crate::data::{
     ClassCounts, Loader, LoaderConfig, Mode, MultiLabels, Part, Split, Transform, class_warnings, ignored_warning,
     scan_dataset,
@@ -96,6 +96,13 @@ pub fn prepare<B: TrainBackend>(
         split
     };
     let classes = split.classes.clone();
+    if config.train.early_stop_metric == EarlyStopMetric::ValAuc {
+        let counts = match &multi {
+            Some(m) => m.label_counts(&split.val),
+            None => split.class_counts(crate::data::Part::Val),
+        };
+        super::auc::check_defined(split.val.len(), &counts).map_err(anyhow::Error::msg)?;
+    }
     if multi.is_none() && !job.resume {
         data_warnings.extend(class_warnings_of(config, &split));
     }

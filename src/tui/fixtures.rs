@@ -96,6 +96,7 @@ pub fn eval(loss: f64) -> EvalMetrics {
         top5: Some(0.99),
         label_accuracy: None,
         f1_macro: 0.9,
+        auc: Some(0.95),
         precision: vec![0.9; 10],
         recall: vec![0.9; 10],
         f1: vec![0.9; 10],

@@ -76,6 +76,9 @@ fn overview<'a>(app: &App, val: &EvalMetrics) -> Vec<Line<'a>> {
             format!("  loss {:.4}", val.loss),
         ),
     ];
+    if let Some(auc) = val.auc {
+        lines.push(line("ROC AUC", format!("{auc:.3}"), "  macro, one-vs-rest".into()));
+    }
     if let Some(e) = &app.last_epoch {
         let patience = e
             .patience_left
@@ -182,6 +185,7 @@ mod tests {
         assert!(text.contains("[overview]"), "{text}");
         assert!(text.contains("val accuracy  90.0%  top-5 99.0%"), "{text}");
         assert!(text.contains("macro F1      0.900  loss 0.5000"), "{text}");
+        assert!(text.contains("ROC AUC       0.950  macro, one-vs-rest"), "{text}");
         assert!(text.contains("best epoch    2  patience 3 left"), "{text}");
         assert!(text.contains("train         loss 0.5000  acc 85.0%"), "{text}");
     }

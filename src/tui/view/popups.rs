@@ -80,7 +80,8 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
                 .second_figure()
                 .map(|(name, value)| format!("{name} {}, ", percent(value)))
                 .unwrap_or_default();
-            format!("{} ({second}F1 {:.3})", percent(m.accuracy), m.f1_macro)
+            let auc = m.auc.map(|a| format!(", AUC {a:.3}")).unwrap_or_default();
+            format!("{} ({second}F1 {:.3}{auc})", percent(m.accuracy), m.f1_macro)
         })
     };
     let mut lines = vec![
@@ -158,7 +159,10 @@ mod tests {
         let text = render(100, 30, |f| view(&app, f));
         assert!(text.contains(" run finished "), "{text}");
         assert!(text.contains("status        stopped"), "{text}");
-        assert!(text.contains("test          90.0% (top-5 99.0%, F1 0.900)"), "{text}");
+        assert!(
+            text.contains("test          90.0% (top-5 99.0%, F1 0.900, AUC 0.950)"),
+            "{text}"
+        );
         assert!(text.contains("speed         41.5 img/s, 01:01"), "{text}");
         assert!(text.contains("● finished: stopped"), "{text}");
         assert!(!app.quit);
