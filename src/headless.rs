@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::commands::info::thousands;
 use crate::train::command::{Command, Source, parse_command};
 use crate::train::event::{Event, Record, Summary};
+use crate::train::metrics::EvalMetrics;
 use crate::train::trainer::TrainerHandle;
 
 /// Prints the run until it ends and returns its summary.
@@ -137,23 +138,14 @@ impl Printer {
                 )
             }
             Event::Epoch(e) => {
-                // "top5" (single-label) or "label acc" (multi-label), where there is one.
-                let second = e
-                    .val
-                    .second_figure()
-                    .map(|(figure, value)| format!(" {} {:.1}%", figure.replace('-', ""), value * 100.0))
-                    .unwrap_or_default();
-                let auc = e.val.auc.map(|a| format!(" auc {a:.3}")).unwrap_or_default();
                 format!(
-                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | val loss {:.4} acc {:.1}%{second} f1 {:.3}{auc}{}{}",
+                    "epoch {}/{} done in {:.1}s: train loss {:.4} acc {:.1}% | {}{}{}",
                     r.epoch,
                     self.epochs,
                     e.seconds,
                     e.train_loss,
                     e.train_accuracy * 100.0,
-                    e.val.loss,
-                    e.val.accuracy * 100.0,
-                    e.val.f1_macro,
+                    val_figures(&e.val),
                     if e.best { " (best)" } else { "" },
                     self.hardware
                         .as_ref()
@@ -194,13 +186,33 @@ impl Printer {
     }
 }
 
+/// "val loss 0.3000 acc 90.0% top5 99.0% f1 0.900 auc 0.950": top-5 (or label accuracy) and AUC
+/// where the run has them.
+fn val_figures(m: &EvalMetrics) -> String {
+    if m.samples == 0 {
+        return "no validation images".into();
+    }
+    let second = m
+        .second_figure()
+        .map(|(figure, value)| format!(" {} {:.1}%", figure.replace('-', ""), value * 100.0))
+        .unwrap_or_default();
+    let auc = m.auc.map(|a| format!(" auc {a:.3}")).unwrap_or_default();
+    format!(
+        "val loss {:.4} acc {:.1}%{second} f1 {:.3}{auc}",
+        m.loss,
+        m.accuracy * 100.0,
+        m.f1_macro
+    )
+}
+
 fn finished_line(s: &Summary) -> String {
     if s.status == crate::train::event::Status::Failed {
         // The error itself is the command's own last word (stderr); don't say it twice.
         return format!("finished: Failed after {} steps", s.steps);
     }
-    let pct = |m: &Option<crate::train::metrics::EvalMetrics>| {
+    let pct = |m: &Option<EvalMetrics>| {
         m.as_ref()
+            .filter(|m| m.samples > 0)
             .map(|m| {
                 let auc = m.auc.map(|a| format!(", auc {a:.3}")).unwrap_or_default();
                 format!("{:.2}% (f1 {:.3}{auc})", m.accuracy * 100.0, m.f1_macro)
@@ -271,5 +283,8 @@ mod tests {
         epoch.val.auc = None;
         let fewer = line(&epoch);
         assert!(fewer.contains("| val loss 0.3000 acc 90.0% f1 0.900 (best)"), "{fewer}");
+        epoch.val.samples = 0;
+        let none = line(&epoch);
+        assert!(none.contains("| no validation images (best)"), "{none}");
     }
 }

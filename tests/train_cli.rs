@@ -336,6 +336,30 @@ fn val_auc_is_reported_watched_and_written() {
 }
 
 #[test]
+fn a_split_without_validation_images_says_so_and_best_follows_the_last_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 3 images a class at 8:1:1 leave validation none.
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 3);
+    let runs = tmp.path().join("runs");
+    let sets = ["train.epochs=2", "data.split=[8, 1, 1]"];
+    let out = quickstart(&root, &runs, &sets).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("warning: no validation images: data.split = 8:1:1 over 9 images leaves none"),
+        "{stdout}"
+    );
+    let epochs: Vec<&str> = stdout.lines().filter(|l| l.contains(" done in ")).collect();
+    assert_eq!(epochs.len(), 2, "{stdout}");
+    assert!(
+        epochs.iter().all(|l| l.ends_with("| no validation images (best)")),
+        "{stdout}"
+    );
+    let summary = read_summary(&common::run_dir(&runs).join("summary.json")).unwrap();
+    assert_eq!(summary.best_epoch, Some(2), "best is the last epoch, not the first");
+}
+
+#[test]
 fn ctrl_c_stops_gracefully_with_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);

@@ -106,6 +106,9 @@ pub fn prepare<B: TrainBackend>(
     if multi.is_none() && !job.resume {
         data_warnings.extend(class_warnings_of(config, &split));
     }
+    if split.val.is_empty() && !job.resume {
+        data_warnings.push(no_validation_warning(config, split.train.len() + split.test.len()));
+    }
     std::fs::write(job.dir.classes(), classes.join("\n") + "\n")
         .with_context(|| format!("cannot write {}", job.dir.classes().display()))?;
 
@@ -245,6 +248,21 @@ fn class_warnings_of(config: &RunConfig, split: &Split) -> Vec<String> {
         test: &test,
     };
     class_warnings(&counts, weighted)
+}
+
+/// Said when the split leaves no validation image (few images, or a zero validation share).
+fn no_validation_warning(config: &RunConfig, images: usize) -> String {
+    let r = &config.data.split;
+    let stopping = if config.train.early_stop_patience > 0 {
+        ", and early stopping has nothing to watch"
+    } else {
+        ""
+    };
+    format!(
+        "no validation images: data.split = {}:{}:{} over {images} images leaves none, so checkpoints/best \
+         follows the last epoch{stopping}; add images, or raise the validation share of data.split",
+        r.train, r.val, r.test
+    )
 }
 
 /// Each group's starting learning rate: `train.head_lr` for the head, `train.group_lr` where

@@ -468,7 +468,9 @@ impl<B: TrainBackend> Loop<B> {
         let (val, skipped) = super::evaluate::evaluate(&current, &self.p.val, size, classes, multi, cache);
         self.skipped.note(em, "validation", &skipped);
         let metric = self.config.train.early_stop_metric.value(&val);
+        // Without validation images every epoch is the best so far: `best` follows the last.
         let improved = match self.p.state.best_metric {
+            _ if val.samples == 0 => true,
             None => true,
             Some(best) => {
                 self.config

@@ -33,8 +33,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .as_ref()
         .map(|e| &e.val)
         .or_else(|| app.summary.as_ref()?.val.as_ref());
-    let Some(val) = val else {
-        let line = Line::styled("no validation yet (at the end of each epoch)", dim());
+    let empty = match val {
+        None => Some("no validation yet (at the end of each epoch)"),
+        Some(v) if v.samples == 0 => Some("no validation images: the split left none (data.split)"),
+        Some(_) => None,
+    };
+    let (Some(val), None) = (val, empty) else {
+        let line = Line::styled(empty.unwrap_or_default(), dim());
         frame.render_widget(Paragraph::new(line).block(block), area);
         return;
     };
@@ -188,6 +193,17 @@ mod tests {
         assert!(text.contains("ROC AUC       0.950  macro, one-vs-rest"), "{text}");
         assert!(text.contains("best epoch    2  patience 3 left"), "{text}");
         assert!(text.contains("train         loss 0.5000  acc 85.0%"), "{text}");
+    }
+
+    #[test]
+    fn a_run_without_validation_images_says_so_instead_of_zeros() {
+        let mut app = App::new(Mode::Live);
+        mid_run(&mut app);
+        let epoch = app.last_epoch.as_mut().unwrap();
+        epoch.val = crate::train::metrics::EvalAccumulator::new(10).finish();
+        let text = render(70, 8, |f| draw(&app, f, f.area()));
+        assert!(text.contains("no validation images: the split left none"), "{text}");
+        assert!(!text.contains("val accuracy"), "{text}");
     }
 
     #[test]
