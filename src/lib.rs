@@ -19,6 +19,7 @@ pub mod headless;
 pub mod model;
 pub mod pool;
 pub mod predict;
+mod relative;
 pub mod runlog;
 mod squares;
 pub mod suggest;

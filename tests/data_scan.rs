@@ -114,6 +114,15 @@ fn missing_root_is_an_error() {
     let err = scan_dataset(Path::new("/definitely/not/here")).expect_err("must fail");
     assert!(matches!(err, DataError::MissingRoot(_)));
     assert!(err.to_string().contains("/definitely/not/here"));
+    assert!(!err.to_string().contains("relative to"), "{err}");
+    // A relative path says where it was looked for.
+    let err = scan_dataset(Path::new("not/here/either")).expect_err("must fail");
+    let cwd = std::env::current_dir().unwrap();
+    let want = format!(
+        "not/here/either (relative to the folder kiln runs in, {})",
+        cwd.display()
+    );
+    assert!(err.to_string().contains(&want), "{err}");
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("data folder {0} does not exist or is not a folder; pass the folder that holds one sub-folder per class")]
+    #[error("data folder {}{} does not exist or is not a folder; pass the folder that holds one sub-folder per class", .0.display(), crate::relative::from_cwd(.0))]
     MissingRoot(PathBuf),
 
     #[error("cannot read {path}: {source}")]
@@ -46,7 +46,7 @@ pub enum DataError {
     #[error("split manifest {path}{}: {reason}", at_line(*.line))]
     Manifest { path: PathBuf, line: u64, reason: String },
 
-    #[error("label CSV {0} does not exist; data.multi_label_csv names it, relative to the folder kiln runs in")]
+    #[error("label CSV {}{} does not exist; data.multi_label_csv names it", .0.display(), crate::relative::from_cwd(.0))]
     MissingLabelCsv(PathBuf),
 
     #[error("label CSV {path}{}: {reason}; it needs a `path,labels` header, image paths relative to data.root and labels separated by `;`", at_line(*.line))]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Each message names the file, the tensor and the shapes involved, and says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightError {
-    #[error("cannot read weights file {path}: {source}")]
+    #[error("cannot read weights file {}{}: {source}", .path.display(), crate::relative::from_cwd(.path))]
     Io { path: PathBuf, source: std::io::Error },
 
     #[error(
