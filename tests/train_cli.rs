@@ -132,6 +132,13 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
         assert!(json["val"].get(key).is_some(), "summary.json val lacks {key}");
     }
 
+    // The recipe's lr gives no advice to lower it.
+    assert!(
+        !warnings(&dir).iter().any(|w| w.starts_with("the loss swings")),
+        "{:#?}",
+        warnings(&dir)
+    );
+
     // The run predicts by its directory alone; an unreadable file is named and the rest go on.
     let broken = tmp.path().join("broken.png");
     std::fs::write(&broken, b"not a png").unwrap();
@@ -357,6 +364,28 @@ fn a_split_without_validation_images_says_so_and_best_follows_the_last_epoch() {
     );
     let summary = read_summary(&common::run_dir(&runs).join("summary.json")).unwrap();
     assert_eq!(summary.best_epoch, Some(2), "best is the last epoch, not the first");
+}
+
+#[test]
+fn a_loss_that_swings_up_early_gets_the_recipes_advice_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
+    let runs = tmp.path().join("runs");
+    // lr 0.1 on the pretrained backbone: the loss goes from 1.6 to over 40 (measured).
+    let sets = [
+        "train.epochs=2",
+        "train.batch_size=4",
+        "train.lr=0.1",
+        "train.head_lr=0.1",
+    ];
+    let out = quickstart(&root, &runs, &sets).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said: Vec<String> = warnings(&common::run_dir(&runs))
+        .into_iter()
+        .filter(|w| w.starts_with("the loss swings up early"))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:#?}");
+    assert!(said[0].contains("learning rate is likely too high"), "{}", said[0]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Fine-tuning: the trainer thread, its commands and events, and the pieces of the loop.
 
+pub mod advice;
 pub mod auc;
 pub mod checkpoint;
 pub mod command;

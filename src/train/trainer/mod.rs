@@ -9,6 +9,7 @@ use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 
+use super::advice::{Advisor, Setting};
 use super::checkpoint;
 use super::command::{Command, Source};
 use super::emitter::Emitter;
@@ -121,6 +122,8 @@ struct Loop<B: TrainBackend> {
     skipped: SkippedImages,
     /// Whether the skipped one-image batch was said (once a run).
     warned_lone_image: bool,
+    /// The recipe's advice on early loss swings and over-fitting.
+    advisor: Advisor,
     /// The frozen prefix with BatchNorm folded in; rebuilt whenever the freeze map changes.
     prefix: Option<FoldedPrefix<B::InnerBackend>>,
     /// The frozen prefix's output per training image, while augmentation is off (see `cache.rs`).
@@ -146,6 +149,7 @@ impl<B: TrainBackend> Loop<B> {
             train_seconds: 0.0,
             skipped: SkippedImages::default(),
             warned_lone_image: false,
+            advisor: Advisor::default(),
             prefix: None,
             features: None,
             val_features: None,
@@ -282,7 +286,7 @@ impl<B: TrainBackend> Loop<B> {
             em.emit(Event::Warning {
                 message: format!(
                     "a training batch of one image at {size} px is skipped, and will be whenever one \
-                     comes: BatchNorm cannot train on the single value a channel it leaves after a 1x1 output"
+                     comes: after a 1x1 output each channel holds a single value, which BatchNorm cannot train on"
                 ),
             });
         }
@@ -338,6 +342,9 @@ impl<B: TrainBackend> Loop<B> {
             data_wait_ms: wait.as_secs_f64() * 1000.0,
             step_ms: step_s * 1000.0,
         }));
+        if let Some(message) = self.advisor.step(result.loss, &Setting::of(&self.config)) {
+            em.emit(Event::Warning { message });
+        }
         Ok(())
     }
 
@@ -489,6 +496,7 @@ impl<B: TrainBackend> Loop<B> {
             self.p.state.epochs_without_improvement += 1;
         }
         let (train_loss, train_accuracy) = self.p.epoch_loss.take();
+        let val_loss = (val.samples > 0).then_some(val.loss);
         let seconds = epoch_started.elapsed().as_secs_f64();
         let patience = self.config.train.early_stop_patience as usize;
         em.emit(Event::Epoch(Box::new(EpochInfo {
@@ -501,6 +509,11 @@ impl<B: TrainBackend> Loop<B> {
             images_per_second: self.p.train.len() as f64 / seconds.max(1e-9),
             patience_left: (patience > 0).then(|| patience.saturating_sub(self.p.state.epochs_without_improvement)),
         })));
+        let best_epoch = self.p.state.best_epoch;
+        let setting = Setting::of(&self.config);
+        if let Some(message) = self.advisor.epoch(epoch, train_loss, val_loss, best_epoch, &setting) {
+            em.emit(Event::Warning { message });
+        }
         // The next epoch starts from its first batch.
         self.p.state.batches_done = 0;
         self.p.state.epoch = epoch + 1;
