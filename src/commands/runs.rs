@@ -1,5 +1,5 @@
-//! `kiln runs [DIR]` (or `--runs-dir DIR`, as `train` takes it): one line per run directory: name, model, data, status, best validation
-//! accuracy, epochs and when it started.
+//! `kiln runs [DIR]` (or `--runs-dir DIR`, as `train` takes it): one line per run directory:
+//! name, model, data, status, best validation accuracy, epochs and when it started.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -16,7 +16,7 @@ const OVERFIT_EPOCHS: usize = 2;
 pub struct Advisor {
     steps: Vec<f64>,
     said_swing: bool,
-    /// (training loss, validation loss) of each epoch with validation images.
+    /// (epoch, training loss, validation loss) of each epoch with validation images.
     epochs: Vec<(usize, f64, f64)>,
     said_overfit: bool,
 }

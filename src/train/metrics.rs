@@ -1,5 +1,6 @@
 //! Classification metrics over a split: accuracy, top-5, per-class precision / recall / F1,
-//! macro F1, macro one-vs-rest ROC AUC and the confusion matrix. Plain Rust; the evaluator feeds it logits batch by batch.
+//! macro F1, macro one-vs-rest ROC AUC and the confusion matrix. Plain Rust; the evaluator
+//! feeds it logits batch by batch.
 //!
 //! Undefined ratios (no predictions of a class, no samples of a class) count as 0, as sklearn
 //! does with `zero_division=0`; macro F1 averages over every class, present or not.
