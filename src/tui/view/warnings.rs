@@ -120,6 +120,22 @@ mod tests {
     }
 
     #[test]
+    fn the_count_and_the_list_fit_small_terminals() {
+        let mut app = warned_then_busy();
+        for open in [false, true] {
+            if open {
+                key(&mut app, KeyCode::Char('!'));
+            }
+            for (w, h) in [(80, 24), (50, 12), (30, 8), (12, 5)] {
+                let text = render(w, h, |f| view(&app, f));
+                assert_eq!(text.lines().count(), h as usize);
+            }
+        }
+        let text = render(80, 24, |f| view(&app, f));
+        assert!(text.contains("step      0 ! class '7'"), "{text}");
+    }
+
+    #[test]
     fn a_run_without_warnings_says_so_and_a_flood_keeps_its_first_ones() {
         let mut app = App::new(Mode::ReadOnly);
         mid_run(&mut app);
