@@ -50,21 +50,35 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Window::Recent => " (recent)",
     };
 
-    let loss_series = vec![
+    let mut loss_series = vec![
         series("train", Color::DarkGray, cut(&h.train_loss), false),
         series("smoothed", Color::Cyan, cut(&h.smoothed_loss), false),
         series("val", Color::Yellow, cut(&h.val_loss), true),
     ];
+    // One wild epoch (a validation loss of thousands after a too-high lr) would flatten every
+    // other point onto the axis: past two decades the loss is plotted as log10.
+    let log = spans_decades(&loss_series, 2.0);
+    if log {
+        for s in &mut loss_series {
+            s.points = s
+                .points
+                .iter()
+                .filter(|p| p.1 > 0.0)
+                .map(|&(x, y)| (x, y.log10()))
+                .collect();
+        }
+    }
     let y = y_bounds(loss_series.iter().map(|s| s.points.as_slice()));
+    let scale = if log { " (log)" } else { "" };
     draw_chart(
         frame,
         loss,
-        &format!("loss{span}"),
+        &format!("loss{span}{scale}"),
         &loss_series,
         [from, to],
         y,
         &marks,
-        axis,
+        |v| if log { axis(10f64.powf(v)) } else { axis(v) },
     );
 
     let acc_series = vec![
@@ -102,6 +116,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         &marks,
         label,
     );
+}
+
+/// Whether the series' positive values span more than `decades` powers of ten.
+fn spans_decades(series: &[Series], decades: f64) -> bool {
+    let values = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .map(|p| p.1)
+        .filter(|y| *y > 0.0 && y.is_finite());
+    let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    hi > 0.0 && (hi / lo).log10() > decades
 }
 
 /// Groups whose rates moved together are one line ("backbone" when that is all but the head),
@@ -242,6 +267,27 @@ mod tests {
         app.window = Window::Recent;
         let recent = render(120, 14, |f| draw(&app, f, f.area()));
         assert!(recent.contains("loss (recent)"), "{recent}");
+    }
+
+    #[test]
+    fn a_loss_spanning_decades_is_drawn_on_a_log_axis() {
+        let mut app = App::new(Mode::Live);
+        mid_run(&mut app);
+        assert!(!render(120, 14, |f| draw(&app, f, f.area())).contains("(log)"));
+        // A validation loss of 5000 after an lr blow-up, beside training losses near 0.3.
+        let mut wild = crate::tui::fixtures::epoch_info(5000.0, false);
+        wild.val.loss = 5000.0;
+        update(
+            &mut app,
+            Msg::Record(Box::new(record(1050.0, 22, 2, Event::Epoch(Box::new(wild))))),
+        );
+        let text = render(120, 14, |f| draw(&app, f, f.area()));
+        assert!(text.contains(" loss (log) ━train"), "{text}");
+        // Labels as losses, spaced in log: the middle one is the ends' geometric mean
+        // (sqrt(7988 x 0.27) = 46.4), not their mean.
+        for label in ["│7988 ", "│46.15", "│0.27 "] {
+            assert!(text.contains(label), "{label}: {text}");
+        }
     }
 
     #[test]
