@@ -77,7 +77,14 @@ pub struct Printer {
     steps_per_epoch: usize,
     /// The latest hardware reading, printed with each epoch.
     hardware: Option<String>,
+    /// The first [`RECAP`] warnings, repeated under the finished line (a long run's log has
+    /// scrolled them away), and how many there were.
+    warnings: Vec<String>,
+    warning_count: usize,
 }
+
+/// Warnings repeated when the run ends.
+const RECAP: usize = 10;
 
 impl Printer {
     pub fn new(log_every: u64) -> Self {
@@ -86,6 +93,8 @@ impl Printer {
             epochs: 0,
             steps_per_epoch: 0,
             hardware: None,
+            warnings: Vec::new(),
+            warning_count: 0,
         }
     }
 
@@ -176,13 +185,35 @@ impl Printer {
                 thousands(*trainable_params)
             ),
             Event::CheckpointSaved { which, path } => format!("[step {}] checkpoint {which}: {path}", r.step),
-            Event::Warning { message } => format!("warning: {message}"),
+            Event::Warning { message } => {
+                self.warning_count += 1;
+                if self.warnings.len() < RECAP {
+                    self.warnings.push(message.clone());
+                }
+                format!("warning: {message}")
+            }
             Event::Telemetry(sample) => {
                 self.hardware = Some(sample.brief());
                 return None;
             }
-            Event::Finished(s) => finished_line(s),
+            Event::Finished(s) => finished_line(s) + &self.recap(),
         })
+    }
+
+    /// "\nwarnings during the run (N):" and the first of them, if there were any.
+    fn recap(&self) -> String {
+        if self.warning_count == 0 {
+            return String::new();
+        }
+        let mut text = format!("\nwarnings during the run ({}):", self.warning_count);
+        for w in &self.warnings {
+            text.push_str(&format!("\n  - {w}"));
+        }
+        if self.warning_count > self.warnings.len() {
+            let more = self.warning_count - self.warnings.len();
+            text.push_str(&format!("\n  and {more} more in events.jsonl"));
+        }
+        text
     }
 }
 
@@ -263,6 +294,36 @@ mod tests {
         assert!(line.ends_with("data wait 1% loss scale 32768"), "{line}");
         let line = printer.line(&step(None)).unwrap();
         assert!(line.ends_with("data wait 1%"), "{line}");
+    }
+
+    #[test]
+    fn the_finished_line_repeats_the_runs_warnings() {
+        use crate::tui::fixtures::{record, summary};
+        let mut printer = Printer::new(1);
+        let done = || {
+            record(
+                0.0,
+                22,
+                2,
+                Event::Finished(Box::new(summary(crate::train::event::Status::Completed))),
+            )
+        };
+        assert!(!printer.line(&done()).unwrap().contains("warnings"));
+        for i in 0..RECAP + 2 {
+            let warning = Event::Warning {
+                message: format!("number {i}"),
+            };
+            assert_eq!(
+                printer.line(&record(0.0, 1, 1, warning)).unwrap(),
+                format!("warning: number {i}")
+            );
+        }
+        let text = printer.line(&done()).unwrap();
+        let recap: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(recap[0], "warnings during the run (12):");
+        assert_eq!(recap[1], "  - number 0");
+        assert_eq!(recap[RECAP], "  - number 9");
+        assert_eq!(recap[RECAP + 1], "  and 2 more in events.jsonl");
     }
 
     #[test]
