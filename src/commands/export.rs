@@ -1,24 +1,16 @@
 use std::path::PathBuf;
 
-use crate::commands::ModelArgs;
 use crate::commands::info::thousands;
-use crate::model::Arch;
-use crate::weights::{SaveDtype, WeightsSpec, save_safetensors_where};
+use crate::commands::{ModelArgs, ModelFlags};
+use crate::weights::{SaveDtype, save_safetensors_where};
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
     /// A run directory: its model and best weights (checkpoints/best, else last).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["arch", "weights", "num_classes"])]
     pub run: Option<PathBuf>,
-    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
-    #[arg(long = "model", value_name = "MODEL", required_unless_present = "run")]
-    pub arch: Option<Arch>,
-    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
-    #[arg(long, required_unless_present = "run")]
-    pub weights: Option<WeightsSpec>,
-    /// Class count of the head (default: the one in the weights file, else 1000).
-    #[arg(long)]
-    pub num_classes: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// f32, f16 or bf16.
     #[arg(long, default_value = "f32")]
     pub dtype: SaveDtype,
@@ -33,9 +25,7 @@ pub struct Options {
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let Options {
         run,
-        arch,
-        weights,
-        num_classes,
+        model: flags,
         dtype,
         out,
         backbone_only,
@@ -45,7 +35,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             let (args, dir, _) = ModelArgs::of_run(run)?;
             (args, Some(dir.classes()))
         }
-        None => (ModelArgs::from_flags(arch, weights, num_classes)?, None),
+        None => (ModelArgs::from_flags(&flags)?, None),
     };
     let arch = args.arch;
     let (model, report) = args.open()?;

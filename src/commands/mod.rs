@@ -21,6 +21,20 @@ use crate::runlog::RunDir;
 use crate::train::checkpoint;
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
+/// `predict`'s and `export`'s model flags, each required unless the command's `--run` is given.
+#[derive(Debug, clap::Args)]
+pub struct ModelFlags {
+    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
+    #[arg(long = "model", value_name = "MODEL", required_unless_present = "run")]
+    pub arch: Option<Arch>,
+    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
+    #[arg(long, required_unless_present = "run")]
+    pub weights: Option<WeightsSpec>,
+    /// Class count of the head (default: the one in the weights file, else 1000).
+    #[arg(long)]
+    pub num_classes: Option<usize>,
+}
+
 /// Which model and weights `predict` and `export` work on: from their flags, or a run's.
 #[derive(Debug, Clone)]
 pub struct ModelArgs {
@@ -32,18 +46,14 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// `--model` and `--weights` (clap asks for both unless `--run` is given).
-    pub fn from_flags(
-        arch: Option<Arch>,
-        weights: Option<WeightsSpec>,
-        num_classes: Option<usize>,
-    ) -> anyhow::Result<Self> {
-        let (Some(arch), Some(weights)) = (arch, weights) else {
+    pub fn from_flags(flags: &ModelFlags) -> anyhow::Result<Self> {
+        let (Some(arch), Some(weights)) = (flags.arch, flags.weights.clone()) else {
             anyhow::bail!("give --model and --weights, or --run RUN_DIR");
         };
         Ok(ModelArgs {
             arch,
             weights,
-            num_classes,
+            num_classes: flags.num_classes,
         })
     }
 

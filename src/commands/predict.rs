@@ -2,11 +2,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::commands::ModelArgs;
+use crate::commands::{ModelArgs, ModelFlags};
 use crate::data::{IMAGE_EXTENSIONS, TransformConfig, eval_tensor_rgb, images_under, load_rgb};
-use crate::model::Arch;
 use crate::predict::predict;
-use crate::weights::WeightsSpec;
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
@@ -14,15 +12,8 @@ pub struct Options {
     /// transform (data.image_size, resize, mean, std), and whether it was multi-label.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["arch", "weights", "num_classes", "classes", "multi_label", "image_size", "resize"])]
     pub run: Option<PathBuf>,
-    /// resnet18, resnet34, resnet50, resnet101 or resnet152.
-    #[arg(long = "model", value_name = "MODEL", required_unless_present = "run")]
-    pub arch: Option<Arch>,
-    /// A .pth or .safetensors file, "imagenet", or "none" for random initialisation.
-    #[arg(long, required_unless_present = "run")]
-    pub weights: Option<WeightsSpec>,
-    /// Class count of the head (default: the one in the weights file, else 1000).
-    #[arg(long)]
-    pub num_classes: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// A file with one class name per line, in class-index order (a run's classes.txt).
     #[arg(long)]
     pub classes: Option<PathBuf>,
@@ -61,7 +52,7 @@ impl Setup {
             return Self::of_run(run);
         }
         Ok(Setup {
-            model: ModelArgs::from_flags(opts.arch, opts.weights.clone(), opts.num_classes)?,
+            model: ModelArgs::from_flags(&opts.model)?,
             classes: opts.classes.clone(),
             transform: TransformConfig {
                 image_size: opts.image_size.unwrap_or(224),
