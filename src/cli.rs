@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Fine-tune a model as a config describes (or continue a run with --resume).
     Train(commands::train::Options),
+    /// Sweep the learning rate up over a short run and suggest train.lr (nothing is kept).
+    LrFind(commands::lr_find::Options),
     /// Show a model's groups (stem, stages, blocks, head) and their parameter counts.
     Info(commands::info::Options),
     /// Classify images with a model and its weights.
@@ -40,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let ok = |r: anyhow::Result<()>| r.map(|()| std::process::ExitCode::SUCCESS);
     match cli.command {
         Command::Train(opts) => commands::train::run(opts),
+        Command::LrFind(opts) => ok(commands::lr_find::run(opts)),
         Command::Info(opts) => ok(commands::info::run(opts)),
         Command::Predict(opts) => ok(commands::predict::run(opts)),
         Command::Export(opts) => ok(commands::export::run(opts)),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compare;
 pub mod export;
 pub mod info;
+pub mod lr_find;
 pub mod predict;
 pub mod runs;
 pub mod show;

@@ -66,7 +66,8 @@ impl Advisor {
         };
         Some(format!(
             "the loss swings up early: {mean:.2} over steps {}-{n} against {first:.2} at step 1, so the \
-             learning rate is likely too high. Lower it now (- halves every rate; `lr 1e-4`, `lr head 1e-3`){warm_up}",
+             learning rate is likely too high. Lower it now (- halves every rate; `lr 1e-4`, `lr head 1e-3`){warm_up}; \
+             `kiln lr-find CONFIG` suggests one",
             n - SWING_WINDOW + 1
         ))
     }

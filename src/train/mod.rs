@@ -13,6 +13,7 @@ pub mod feature_cache;
 pub mod freeze;
 pub mod loss;
 pub mod loss_scale;
+pub mod lr_find;
 pub mod metrics;
 pub mod multi_label_metrics;
 pub mod optim;

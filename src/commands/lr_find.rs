@@ -1,0 +1,166 @@
+//! `kiln lr-find CONFIG`: the learning-rate range test on the config's model and data, printed
+//! as a table of learning rate and loss with the `train.lr` to use. Nothing is kept: the sweep
+//! trains in a scratch run directory that is removed afterwards.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::RunConfig;
+use crate::runlog::{RunDir, RunLog};
+use crate::train::emitter::Emitter;
+use crate::train::event::Event;
+use crate::train::lr_find::{Curve, End, Plan, sweep};
+use crate::train::setup;
+use crate::train::trainer::TrainJob;
+
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// A TOML run config, e.g. configs/quickstart.toml.
+    pub config: PathBuf,
+    /// Override a config key with a TOML value: --set train.batch_size=32
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Optimizer steps in the sweep (at most; it stops early once the loss blows up).
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// The first step's train.lr.
+    #[arg(long, default_value_t = 1e-7)]
+    pub min_lr: f64,
+    /// The last step's train.lr.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_lr: f64,
+    /// auto, cpu, cuda or cuda:N (sets train.device).
+    #[arg(long)]
+    pub device: Option<crate::config::Device>,
+}
+
+/// Rows of the printed table (the last point is always one).
+const ROWS: usize = 20;
+
+pub fn run(mut opts: Options) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        opts.min_lr > 0.0 && opts.max_lr > opts.min_lr && opts.steps >= 2,
+        "--min-lr and --max-lr must be positive with min below max, and --steps at least 2 \
+         (got {:e}, {:e}, {})",
+        opts.min_lr,
+        opts.max_lr,
+        opts.steps
+    );
+    if let Some(device) = opts.device {
+        opts.sets.push(format!("train.device=\"{device}\""));
+    }
+    let config = RunConfig::load_with_sets(&opts.config, &opts.sets)?;
+    let scratch = Scratch::new()?;
+    let dir = RunDir::create(&scratch.0, "lr-find")?;
+    std::fs::write(dir.config(), config.to_toml_string())?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut em = Emitter::new(RunLog::open(&dir)?, tx);
+    let plan = Plan {
+        min: opts.min_lr,
+        max: opts.max_lr,
+        steps: opts.steps,
+    };
+    let precision = config.train.precision;
+    let selected = crate::device::select(config.train.device, precision, crate::device::Named::Config)?;
+    let label = format!("{selected} {precision}");
+    let job = TrainJob {
+        config: config.clone(),
+        dir,
+        resume: false,
+    };
+    let (curve, end) = crate::with_backend!(selected, |device: B| {
+        let mut prepared = setup::prepare::<B>(&job, &device, &label, &mut em)?;
+        // The data warnings setup gives (imbalance, unreadable files) matter to the sweep too.
+        for record in rx.try_iter() {
+            if let Event::Warning { message } = record.event {
+                eprintln!("warning: {message}");
+            }
+        }
+        println!(
+            "lr-find: {} on {label}, {} training images, batches of {}; train.lr {:.1e} to {:.1e} over at most {} steps{}",
+            config.model.arch,
+            prepared.train.len(),
+            config.train.batch_size,
+            plan.min,
+            plan.max,
+            plan.steps,
+            head_ratio(&config)
+                .map(|r| format!(" (head_lr {r:.3}x)"))
+                .unwrap_or_default()
+        );
+        sweep(&mut prepared, &config, &plan, &device)?
+    });
+    print!("{}", report(&curve, end, &opts.config, &config));
+    Ok(())
+}
+
+/// head_lr / lr where they differ: the sweep keeps that ratio.
+fn head_ratio(config: &RunConfig) -> Option<f64> {
+    let ratio = config.train.base_lr_for("head") / config.train.lr;
+    ((ratio - 1.0).abs() > 1e-9).then_some(ratio)
+}
+
+/// The table, why the sweep ended, and what to train with.
+fn report(curve: &Curve, end: End, path: &Path, config: &RunConfig) -> String {
+    let points = &curve.points;
+    let every = points.len().div_ceil(ROWS).max(1);
+    let rows: Vec<_> = points
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0 || *i + 1 == points.len())
+        .map(|(_, p)| p)
+        .collect();
+    let finite = rows.iter().map(|p| p.smoothed).filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let mut out = format!("{:>10}  {:>10}  {:>10}\n", "train.lr", "loss", "smoothed");
+    for p in rows {
+        let bar = if p.smoothed.is_finite() && hi > lo {
+            "█".repeat(1 + ((p.smoothed - lo) / (hi - lo) * 29.0).round() as usize)
+        } else {
+            String::new()
+        };
+        out += &format!("{:>10.1e}  {:>10.4}  {:>10.4}  {bar}\n", p.lr, p.loss, p.smoothed);
+    }
+    out += &match end {
+        End::BlewUp => format!("stopped at step {}: the loss blew up\n", points.len()),
+        End::Planned => format!("ran all {} steps\n", points.len()),
+    };
+    match curve.suggestion() {
+        Some(s) => {
+            let head = head_ratio(config)
+                .map(|r| format!(" --set train.head_lr={:.1e}", s.steepest * r))
+                .unwrap_or_default();
+            out += &format!(
+                "suggested train.lr: {:.1e}, where the smoothed loss fell fastest ({:.1e}, a tenth of where it \
+                 was lowest, is the cautious pick)\n  kiln train {} --set train.lr={:.1e}{head}\n",
+                s.steepest,
+                s.lowest_over_ten,
+                path.display(),
+                s.steepest
+            );
+        }
+        None => {
+            out += "no suggestion: the loss never fell; widen the range (--min-lr, --max-lr) or check the data\n";
+        }
+    }
+    out
+}
+
+/// A scratch folder for the sweep's run directory, removed however the command ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("kiln-lr-find-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
