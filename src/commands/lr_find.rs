@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use crate::config::RunConfig;
 use crate::runlog::{RunDir, RunLog};
 use crate::train::emitter::Emitter;
@@ -51,7 +53,8 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
     let config = RunConfig::load_with_sets(&opts.config, &opts.sets)?;
     let scratch = Scratch::new()?;
     let dir = RunDir::create(&scratch.0, "lr-find")?;
-    std::fs::write(dir.config(), config.to_toml_string())?;
+    std::fs::write(dir.config(), config.to_toml_string())
+        .with_context(|| format!("cannot write the sweep's scratch run in {}", scratch.0.display()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     let mut em = Emitter::new(RunLog::open(&dir)?, tx);
     let plan = Plan {
@@ -118,7 +121,12 @@ fn report(curve: &Curve, end: End, path: &Path, config: &RunConfig) -> String {
         } else {
             String::new()
         };
-        out += &format!("{:>10.1e}  {:>10.4}  {:>10.4}  {bar}\n", p.lr, p.loss, p.smoothed);
+        out += &format!(
+            "{:>10.1e}  {:>10}  {:>10}  {bar}\n",
+            p.lr,
+            loss_text(p.loss),
+            loss_text(p.smoothed)
+        );
     }
     out += &match end {
         End::BlewUp => format!("stopped at step {}: the loss blew up\n", points.len()),
@@ -143,6 +151,15 @@ fn report(curve: &Curve, end: End, path: &Path, config: &RunConfig) -> String {
         }
     }
     out
+}
+
+/// A loss in ten columns: four decimals, or an exponent once it has blown up past 10^4.
+fn loss_text(v: f64) -> String {
+    if v.abs() < 1e4 {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.2e}")
+    }
 }
 
 /// A scratch folder for the sweep's run directory, removed however the command ends.

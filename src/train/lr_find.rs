@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
 
+use super::loss_scale::Verdict;
 use super::setup::Prepared;
 use super::step::{StepInput, StepSettings, train_step};
 use super::targets::Targets;
@@ -175,7 +176,13 @@ pub fn sweep<B: TrainBackend>(
             );
             p.model = Some(model);
             step += 1;
-            if !curve.push(lr, result.loss) {
+            // Gradients that are not finite end the sweep as a blow-up does; under f16 only once
+            // the loss scale cannot go lower (a skipped step's forward loss still counts).
+            let diverged = match &mut p.state.loss_scale {
+                Some(scale) => matches!(scale.after_step(result.applied), Verdict::Diverged),
+                None => !result.applied,
+            };
+            if !curve.push(lr, result.loss) || diverged {
                 return Ok((curve, End::BlewUp));
             }
         }
