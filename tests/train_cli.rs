@@ -605,6 +605,31 @@ fn a_bad_config_key_is_named() {
 }
 
 #[test]
+fn a_mistyped_data_folder_or_weights_file_leaves_no_run_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::tiny_digits(&tmp.path().join("data"), 2, 5);
+    let runs = tmp.path().join("runs");
+    let missing_root = tmp.path().join("digitz");
+    let out = quickstart(&missing_root, &runs, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("digitz does not exist"),
+        "{stderr}"
+    );
+    let weights = "model.weights=\"nowhere/resnet18.safetensors\"";
+    let out = quickstart(&root, &runs, &[weights]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("cannot read weights file nowhere/resnet18.safetensors (relative to"),
+        "{stderr}"
+    );
+    assert!(
+        !runs.exists() || std::fs::read_dir(&runs).unwrap().count() == 0,
+        "a run was left"
+    );
+}
+
+#[test]
 fn settings_the_cpu_trainer_cannot_honour_are_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 2, 5);

@@ -57,6 +57,25 @@ fn refuse_finished(dir: &RunDir, config: &RunConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The paths a new run needs, checked before its run directory is made: a mistyped data folder
+/// or weights file is an error, not a failed run left in `kiln runs`.
+fn preflight(config: &RunConfig) -> anyhow::Result<()> {
+    let root = &config.data.root;
+    if !root.is_dir() {
+        return Err(crate::data::DataError::MissingRoot(root.clone()).into());
+    }
+    if let WeightsSpec::File(path) = &config.model.weights
+        && let Err(source) = std::fs::metadata(path)
+    {
+        return Err(crate::weights::WeightError::Io {
+            path: path.clone(),
+            source,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Runs training; the process exit status says how it ended.
 pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
     if let Some(device) = opts.device {
@@ -71,6 +90,7 @@ pub fn run(mut opts: Options) -> anyhow::Result<std::process::ExitCode> {
         }
         (None, Some(path)) => {
             let config = RunConfig::load_with_sets(path, &opts.sets)?;
+            preflight(&config)?;
             let name = opts.name.clone().unwrap_or_else(|| stem(path));
             let dir = RunDir::create(&opts.runs_dir, &name)?;
             (config, dir, false)
