@@ -190,6 +190,16 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
         stderr.contains("1 file under") && stderr.contains("is not an image and was left out"),
         "{stderr}"
     );
+    // A reader that leaves early (`| head`) ends the predictions quietly, not with a panic.
+    let piped = format!(
+        "set -o pipefail; {} predict --run '{}' '{}' | true",
+        env!("CARGO_BIN_EXE_kiln"),
+        dir.display(),
+        root.join("1").display()
+    );
+    let out = Command::new("bash").args(["-c", &piped]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !stderr.contains("panicked"), "{stderr}");
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let out = kiln()

@@ -85,8 +85,14 @@ impl ModelArgs {
 
 /// Writes `text` to stdout; a reader that stopped early (`kiln show RUN | head`) is no error.
 pub fn print_all(text: &str) -> std::io::Result<()> {
+    print_while_read(text).map(|_| ())
+}
+
+/// [`print_all`] for output written piece by piece: `false` once the reader has gone, so the
+/// command can stop instead of working for nobody.
+pub fn print_while_read(text: &str) -> std::io::Result<bool> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        other => other.map(|()| true),
     }
 }

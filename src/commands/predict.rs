@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::commands::{ModelArgs, ModelFlags};
 use crate::data::{IMAGE_EXTENSIONS, TransformConfig, eval_tensor_rgb, images_under, load_rgb};
-use crate::predict::predict;
+use crate::predict::{Prediction, predict};
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
@@ -117,10 +117,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             .iter()
             .zip(predict(&model, &folded, batch, read.len(), size, setup.multi_label))
         {
-            if opts.json {
+            let text = if opts.json {
                 let mut value = serde_json::to_value(&prediction)?;
                 value["image"] = serde_json::Value::String(image.display().to_string());
-                println!("{value}");
+                format!("{value}\n")
             } else if setup.multi_label {
                 let present: Vec<&str> = (0..names.len())
                     .filter(|&c| prediction.probabilities[c] > 0.5)
@@ -131,15 +131,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 } else {
                     present.join(", ")
                 };
-                println!("{}: {present}", image.display());
-                for (class, p) in prediction.top(names.len()) {
-                    println!("  {:>6.2}%  {}", p * 100.0, names[class]);
-                }
+                format!(
+                    "{}: {present}\n{}",
+                    image.display(),
+                    ranked(&prediction, &names, names.len())
+                )
             } else {
-                println!("{}", image.display());
-                for (class, p) in prediction.top(opts.top) {
-                    println!("  {:>6.2}%  {}", p * 100.0, names[class]);
-                }
+                format!("{}\n{}", image.display(), ranked(&prediction, &names, opts.top))
+            };
+            // `kiln predict --run RUN folder/ | head`: the rest would be predicted for nobody.
+            if !super::print_while_read(&text)? {
+                return Ok(());
             }
         }
     }
@@ -154,6 +156,15 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         images.len()
     );
     Ok(())
+}
+
+/// "  99.98%  7" for each of the `top` most probable classes, a line each.
+fn ranked(prediction: &Prediction, names: &[String], top: usize) -> String {
+    prediction
+        .top(top)
+        .into_iter()
+        .map(|(class, p)| format!("  {:>6.2}%  {}\n", p * 100.0, names[class]))
+        .collect()
 }
 
 /// The files to classify: files as given, each folder replaced by the images inside it.
