@@ -24,17 +24,19 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         crate::model::BlockKind::Basic => "basic blocks",
         crate::model::BlockKind::Bottleneck => "bottleneck blocks",
     };
-    println!("{arch} ({kind}, {num_classes} classes)");
-    println!("{:<12} {:>12}", "group", "parameters");
+    let mut text = format!(
+        "{arch} ({kind}, {num_classes} classes)\n{:<12} {:>12}\n",
+        "group", "parameters"
+    );
     for group in model.groups() {
         match group.kind {
             GroupKind::Block if !blocks => continue,
-            GroupKind::Block => println!("  {:<10} {:>12}", group.name, thousands(group.params)),
-            _ => println!("{:<12} {:>12}", group.name, thousands(group.params)),
+            GroupKind::Block => text += &format!("  {:<10} {:>12}\n", group.name, thousands(group.params)),
+            _ => text += &format!("{:<12} {:>12}\n", group.name, thousands(group.params)),
         }
     }
-    println!("{:<12} {:>12}", "total", thousands(model.param_count()));
-    Ok(())
+    text += &format!("{:<12} {:>12}\n", "total", thousands(model.param_count()));
+    Ok(super::print_all(&text)?)
 }
 
 /// 25557032 -> "25,557,032".

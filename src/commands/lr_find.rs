@@ -78,8 +78,8 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
                 eprintln!("warning: {message}");
             }
         }
-        println!(
-            "lr-find: {} on {label}, {} training images, batches of {}; train.lr {:.1e} to {:.1e} over at most {} steps{}",
+        super::print_all(&format!(
+            "lr-find: {} on {label}, {} training images, batches of {}; train.lr {:.1e} to {:.1e} over at most {} steps{}\n",
             config.model.arch,
             prepared.train.len(),
             config.train.batch_size,
@@ -89,11 +89,10 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
             head_ratio(&config)
                 .map(|r| format!(" (head_lr {r:.3}x)"))
                 .unwrap_or_default()
-        );
+        ))?;
         sweep(&mut prepared, &config, &plan, &device)?
     });
-    print!("{}", report(&curve, end, &opts.config, &config));
-    Ok(())
+    Ok(super::print_all(&report(&curve, end, &opts.config, &config))?)
 }
 
 /// head_lr / lr where they differ: the sweep keeps that ratio.
