@@ -12,8 +12,9 @@ const SWING_FACTOR: f64 = 2.0;
 /// Over-fitting: validation loss up and training loss down this many epochs running.
 const OVERFIT_EPOCHS: usize = 2;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Advisor {
+    setting: Setting,
     steps: Vec<f64>,
     said_swing: bool,
     /// (epoch, training loss, validation loss) of each epoch with validation images.
@@ -42,8 +43,18 @@ impl Setting {
 }
 
 impl Advisor {
+    pub fn new(setting: Setting) -> Self {
+        Advisor {
+            setting,
+            steps: Vec::new(),
+            said_swing: false,
+            epochs: Vec::new(),
+            said_overfit: false,
+        }
+    }
+
     /// One training step's loss; the advice to give, if it is time for some.
-    pub fn step(&mut self, loss: f64, setting: &Setting) -> Option<String> {
+    pub fn step(&mut self, loss: f64) -> Option<String> {
         if self.said_swing || self.steps.len() >= EARLY_STEPS || !loss.is_finite() {
             return None;
         }
@@ -59,7 +70,7 @@ impl Advisor {
             return None;
         }
         self.said_swing = true;
-        let warm_up = if setting.warmup_epochs == 0 {
+        let warm_up = if self.setting.warmup_epochs == 0 {
             ", or warm up next time (train.warmup_epochs = 1)"
         } else {
             ""
@@ -79,7 +90,6 @@ impl Advisor {
         train_loss: f64,
         val_loss: Option<f64>,
         best_epoch: Option<usize>,
-        setting: &Setting,
     ) -> Option<String> {
         let val_loss = val_loss.filter(|v| v.is_finite())?;
         self.epochs.push((epoch, train_loss, val_loss));
@@ -99,6 +109,7 @@ impl Advisor {
                 .collect::<Vec<_>>()
                 .join(" → ")
         };
+        let setting = &self.setting;
         let mut remedies = Vec::new();
         if !setting.augment {
             remedies.push("data.augment = true".to_string());
@@ -137,8 +148,8 @@ mod tests {
     };
 
     fn steps(losses: &[f64]) -> Vec<String> {
-        let mut advisor = Advisor::default();
-        losses.iter().filter_map(|&l| advisor.step(l, &PLAIN)).collect()
+        let mut advisor = Advisor::new(PLAIN);
+        losses.iter().filter_map(|&l| advisor.step(l)).collect()
     }
 
     #[test]
@@ -163,34 +174,33 @@ mod tests {
 
     #[test]
     fn over_fitting_is_two_epochs_of_validation_loss_up_and_training_loss_down() {
-        let mut advisor = Advisor::default();
-        let mut epoch = |e, train, val: Option<f64>, setting| advisor.epoch(e, train, val, Some(2), &setting);
-        assert_eq!(epoch(1, 0.9, Some(0.60), PLAIN), None);
-        assert_eq!(epoch(2, 0.5, Some(0.40), PLAIN), None);
+        let mut advisor = Advisor::new(PLAIN);
+        let mut epoch = |e, train, val: Option<f64>| advisor.epoch(e, train, val, Some(2));
+        assert_eq!(epoch(1, 0.9, Some(0.60)), None);
+        assert_eq!(epoch(2, 0.5, Some(0.40)), None);
         // One epoch up is noise.
-        assert_eq!(epoch(3, 0.3, Some(0.45), PLAIN), None);
+        assert_eq!(epoch(3, 0.3, Some(0.45)), None);
         // Epochs without validation do not count.
-        assert_eq!(epoch(4, 0.25, None, PLAIN), None);
-        let said = epoch(5, 0.2, Some(0.52), PLAIN).unwrap();
+        assert_eq!(epoch(4, 0.25, None), None);
+        let said = epoch(5, 0.2, Some(0.52)).unwrap();
         assert_eq!(
             said,
             "over-fitting: validation loss rose 2 epochs running (0.400 → 0.450 → 0.520) while training \
              loss fell (0.500 → 0.300 → 0.200). Next time try model.dropout = 0.5, \
              train.early_stop_patience = 3; checkpoints/best keeps epoch 2"
         );
-        assert_eq!(epoch(6, 0.1, Some(0.60), PLAIN), None, "said once");
+        assert_eq!(epoch(6, 0.1, Some(0.60)), None, "said once");
     }
 
     #[test]
     fn over_fitting_advice_leaves_out_what_the_run_already_does() {
-        let mut advisor = Advisor::default();
-        let setting = Setting {
+        let mut advisor = Advisor::new(Setting {
             dropout: 0.5,
             early_stop_patience: 3,
             ..PLAIN
-        };
+        });
         for (e, (train, val)) in [(0.5, 0.4), (0.3, 0.45), (0.2, 0.5)].into_iter().enumerate() {
-            if let Some(said) = advisor.epoch(e + 1, train, Some(val), None, &setting) {
+            if let Some(said) = advisor.epoch(e + 1, train, Some(val), None) {
                 assert!(
                     said.ends_with("Next time try more data or stronger augmentation ([data.augmentation])"),
                     "{said}"

@@ -136,6 +136,7 @@ struct Loop<B: TrainBackend> {
 
 impl<B: TrainBackend> Loop<B> {
     fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
+        let advisor = Advisor::new(Setting::of(&job.config));
         let mut new = Self {
             config: job.config,
             dir: job.dir,
@@ -149,7 +150,7 @@ impl<B: TrainBackend> Loop<B> {
             train_seconds: 0.0,
             skipped: SkippedImages::default(),
             warned_lone_image: false,
-            advisor: Advisor::default(),
+            advisor,
             prefix: None,
             features: None,
             val_features: None,
@@ -342,7 +343,7 @@ impl<B: TrainBackend> Loop<B> {
             data_wait_ms: wait.as_secs_f64() * 1000.0,
             step_ms: step_s * 1000.0,
         }));
-        if let Some(message) = self.advisor.step(result.loss, &Setting::of(&self.config)) {
+        if let Some(message) = self.advisor.step(result.loss) {
             em.emit(Event::Warning { message });
         }
         Ok(())
@@ -509,9 +510,7 @@ impl<B: TrainBackend> Loop<B> {
             images_per_second: self.p.train.len() as f64 / seconds.max(1e-9),
             patience_left: (patience > 0).then(|| patience.saturating_sub(self.p.state.epochs_without_improvement)),
         })));
-        let best_epoch = self.p.state.best_epoch;
-        let setting = Setting::of(&self.config);
-        if let Some(message) = self.advisor.epoch(epoch, train_loss, val_loss, best_epoch, &setting) {
+        if let Some(message) = self.advisor.epoch(epoch, train_loss, val_loss, self.p.state.best_epoch) {
             em.emit(Event::Warning { message });
         }
         // The next epoch starts from its first batch.
