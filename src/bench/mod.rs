@@ -17,7 +17,7 @@ pub use report::Report;
 use crate::backend::TrainBackend;
 use crate::config::{Precision, TrainConfig};
 use crate::device::Selected;
-use crate::model::{Arch, BnModes, FoldedPrefix, ResNetConfig};
+use crate::model::{Arch, BnModes, ResNetConfig};
 use crate::train::freeze::FreezeState;
 use crate::train::loss::LossFn;
 use crate::train::loss_scale::LossScale;
@@ -132,9 +132,7 @@ fn run_on<B: TrainBackend>(spec: &Spec, device: &B::Device) -> Report {
         let mut optim = Optim::<B>::new(&config);
         let loss = LossFn::<B>::new(&config, &vec![1; spec.classes], device).expect("no class weights are given");
         let modes: BnModes = freeze.bn_modes(false);
-        let prefix = freeze
-            .foldable_prefix(!spec.fold)
-            .map(|blocks| FoldedPrefix::new(&model.as_ref().expect("just built").valid(), blocks));
+        let prefix = freeze.folded_prefix(model.as_ref().expect("just built"), !spec.fold);
         let lr: BTreeMap<String, f64> = crate::train::control::LR_GROUPS
             .iter()
             .map(|g| (g.to_string(), 1e-4))

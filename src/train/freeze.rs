@@ -1,10 +1,11 @@
 //! Which parts of the model train: the freeze map over stem, blocks and head.
 
-use burn::module::{Param, RunningState};
+use burn::module::{AutodiffModule, Param, RunningState};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BnMode, BnModes, GroupKind, ResNet, TensorVisitor, groups_of};
+use crate::backend::TrainBackend;
+use crate::model::{BnMode, BnModes, FoldedPrefix, GroupKind, ResNet, TensorVisitor, groups_of};
 
 /// Frozen or training, for every unit of the network (stem, each block, head) in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +150,16 @@ impl FreezeState {
             .take_while(|(u, f)| u.starts_with("layer") && **f)
             .count();
         Some(blocks)
+    }
+
+    /// The foldable prefix of `model` ([`Self::foldable_prefix`]), folded, if there is one.
+    pub fn folded_prefix<B: TrainBackend>(
+        &self,
+        model: &ResNet<B>,
+        train_frozen_bn: bool,
+    ) -> Option<FoldedPrefix<B::InnerBackend>> {
+        let blocks = self.foldable_prefix(train_frozen_bn)?;
+        Some(FoldedPrefix::new(&model.valid(), blocks))
     }
 
     /// Marks each parameter as needing a gradient or not, so frozen parts record no autodiff

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use burn::module::AutodiffModule;
 use burn::prelude::*;
 
 use super::loss_scale::Verdict;
@@ -14,7 +13,6 @@ use super::step::{StepInput, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::model::FoldedPrefix;
 
 /// The sweep: `steps` learning rates from `min` to `max`, evenly spaced in log.
 #[derive(Debug, Clone, Copy)]
@@ -128,10 +126,7 @@ pub fn sweep<B: TrainBackend>(
     let size = config.data.image_size as usize;
     let trains = config.train.frozen_bn_trains();
     let modes = p.state.freeze.bn_modes(trains);
-    let prefix = match (p.state.freeze.foldable_prefix(trains), &p.model) {
-        (Some(blocks), Some(model)) => Some(FoldedPrefix::new(&model.valid(), blocks)),
-        _ => None,
-    };
+    let prefix = (p.model.as_ref()).and_then(|model| p.state.freeze.folded_prefix(model, trains));
     let mut curve = Curve::default();
     let mut step = 0;
     for epoch in 1.. {

@@ -163,15 +163,8 @@ impl<B: TrainBackend> Loop<B> {
     /// Folds the frozen prefix as the freeze map now stands (or drops it), and keeps the
     /// feature cache only while the prefix is the whole backbone.
     fn refold(&mut self) {
-        let blocks = self
-            .p
-            .state
-            .freeze
-            .foldable_prefix(self.config.train.frozen_bn_trains());
-        self.prefix = match (blocks, &self.p.model) {
-            (Some(blocks), Some(model)) => Some(FoldedPrefix::new(&model.valid(), blocks)),
-            _ => None,
-        };
+        let trains = self.config.train.frozen_bn_trains();
+        self.prefix = (self.p.model.as_ref()).and_then(|model| self.p.state.freeze.folded_prefix(model, trains));
         self.update_cache();
     }
 
