@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use crate::config::RunConfig;
 use crate::runlog::{RunDir, RunLog};
 use crate::train::emitter::Emitter;
@@ -53,8 +51,6 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
     let config = RunConfig::load_with_sets(&opts.config, &opts.sets)?;
     let scratch = Scratch::new()?;
     let dir = RunDir::create(&scratch.0, "lr-find")?;
-    std::fs::write(dir.config(), config.to_toml_string())
-        .with_context(|| format!("cannot write the sweep's scratch run in {}", scratch.0.display()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     let mut em = Emitter::new(RunLog::open(&dir)?, tx);
     let plan = Plan {
