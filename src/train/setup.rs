@@ -96,15 +96,13 @@ pub fn prepare<B: TrainBackend>(
         split
     };
     let classes = split.classes.clone();
+    let train_counts = counts(&split, multi.as_ref(), Part::Train);
     if config.train.early_stop_metric == EarlyStopMetric::ValAuc {
-        let counts = match &multi {
-            Some(m) => m.label_counts(&split.val),
-            None => split.class_counts(crate::data::Part::Val),
-        };
-        super::auc::check_defined(split.val.len(), &counts).map_err(anyhow::Error::msg)?;
+        let val_counts = counts(&split, multi.as_ref(), Part::Val);
+        super::auc::check_defined(split.val.len(), &val_counts).map_err(anyhow::Error::msg)?;
     }
     if multi.is_none() && !job.resume {
-        data_warnings.extend(class_warnings_of(config, &split));
+        data_warnings.extend(class_warnings_of(config, &split, &train_counts));
     }
     if split.val.is_empty() && !job.resume {
         data_warnings.push(no_validation_warning(config, split.train.len() + split.test.len()));
@@ -171,11 +169,7 @@ pub fn prepare<B: TrainBackend>(
     // f16 needs its loss scaled; a resumed f16 run goes on from the scale it had.
     state.loss_scale = LossScale::for_precision(config.train.precision, state.loss_scale);
 
-    let counts = match &multi {
-        Some(m) => m.label_counts(&split.train),
-        None => split.class_counts(crate::data::Part::Train),
-    };
-    let loss = LossFn::new(&config.train, &counts, device)?;
+    let loss = LossFn::new(&config.train, &train_counts, device)?;
     let schedule = config.train.schedule(train.batches_per_epoch());
 
     let groups: Vec<GroupInfo> = model
@@ -237,13 +231,21 @@ pub fn prepare<B: TrainBackend>(
     Ok(prepared)
 }
 
+/// Images of each class in `part` (multi-label: images carrying each label).
+fn counts(split: &Split, multi: Option<&MultiLabels>, part: Part) -> Vec<usize> {
+    match multi {
+        Some(m) => m.label_counts(split.part(part)),
+        None => split.class_counts(part),
+    }
+}
+
 /// The split's class-count problems ([`class_warnings`]) for a single-label run.
-fn class_warnings_of(config: &RunConfig, split: &Split) -> Vec<String> {
-    let [train, val, test] = [Part::Train, Part::Val, Part::Test].map(|p| split.class_counts(p));
+fn class_warnings_of(config: &RunConfig, split: &Split, train: &[usize]) -> Vec<String> {
+    let [val, test] = [Part::Val, Part::Test].map(|p| split.class_counts(p));
     let weighted = config.train.class_weights != ClassWeights::None || config.train.loss == LossKind::Focal;
     let counts = ClassCounts {
         classes: &split.classes,
-        train: &train,
+        train,
         val: &val,
         test: &test,
     };
