@@ -73,6 +73,11 @@ impl Scores {
         }
     }
 
+    /// Whether more scores came than are kept, so later ones need not be computed.
+    pub fn over_budget(&self) -> bool {
+        self.over_budget
+    }
+
     /// One sample: its `columns` scores and which of them are true.
     pub fn push(&mut self, scores: &[f32], truth: impl IntoIterator<Item = bool>) {
         if self.over_budget {

@@ -176,7 +176,9 @@ impl EvalAccumulator {
             return;
         }
         for (row, &label) in logits.chunks_exact(classes).zip(labels) {
-            self.scores.push(&softmax(row), (0..classes).map(|c| c == label));
+            if !self.scores.over_budget() {
+                self.scores.push(&softmax(row), (0..classes).map(|c| c == label));
+            }
             let pred = argmax(row);
             self.confusion.add(label, pred);
             // Within the top k when fewer than k logits beat the label's (ties count for it).
