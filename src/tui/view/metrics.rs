@@ -33,13 +33,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .as_ref()
         .map(|e| &e.val)
         .or_else(|| app.summary.as_ref()?.val.as_ref());
-    let empty = match val {
-        None => Some("no validation yet (at the end of each epoch)"),
-        Some(v) if v.samples == 0 => Some("no validation images: the split left none (data.split)"),
-        Some(_) => None,
-    };
-    let (Some(val), None) = (val, empty) else {
-        let line = Line::styled(empty.unwrap_or_default(), dim());
+    let Some(val) = val.filter(|v| v.samples > 0) else {
+        let why = match val {
+            None => "no validation yet (at the end of each epoch)",
+            Some(_) => "no validation images: the split left none (data.split)",
+        };
+        let line = Line::styled(why, dim());
         frame.render_widget(Paragraph::new(line).block(block), area);
         return;
     };
