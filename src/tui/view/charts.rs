@@ -60,12 +60,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let log = spans_decades(&loss_series, 2.0);
     if log {
         for s in &mut loss_series {
-            s.points = s
-                .points
-                .iter()
-                .filter(|p| p.1 > 0.0)
-                .map(|&(x, y)| (x, y.log10()))
-                .collect();
+            s.points = log10(std::mem::take(&mut s.points));
         }
     }
     let y = y_bounds(loss_series.iter().map(|s| s.points.as_slice()));
@@ -95,14 +90,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     // Learning rates span decades: plotted as log10, labelled as rates.
     let lr_series: Vec<Series> = merge_equal(&h.lr)
         .into_iter()
-        .map(|(name, color, s)| {
-            let log: Vec<(f64, f64)> = cut(s)
-                .into_iter()
-                .filter(|p| p.1 > 0.0)
-                .map(|(x, y)| (x, y.log10()))
-                .collect();
-            series(&name, color, log, false)
-        })
+        .map(|(name, color, s)| series(&name, color, log10(cut(s)), false))
         .collect();
     let y = y_bounds(lr_series.iter().map(|s| s.points.as_slice()));
     let label = |v: f64| format!("{:.1e}", 10f64.powf(v));
@@ -116,6 +104,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         &marks,
         label,
     );
+}
+
+/// The points with a positive y, that y as log10 (for a chart labelled as 10^y).
+fn log10(points: Vec<Point>) -> Vec<Point> {
+    points
+        .into_iter()
+        .filter(|p| p.1 > 0.0)
+        .map(|(x, y)| (x, y.log10()))
+        .collect()
 }
 
 /// Whether the series' positive values span more than `decades` powers of ten.
