@@ -133,11 +133,8 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
     }
 
     // The recipe's lr gives no advice to lower it.
-    assert!(
-        !warnings(&dir).iter().any(|w| w.starts_with("the loss swings")),
-        "{:#?}",
-        warnings(&dir)
-    );
+    let said = warnings(&dir);
+    assert!(!said.iter().any(|w| w.starts_with("the loss swings")), "{said:#?}");
 
     // The run predicts by its directory alone; an unreadable file is named and the rest go on.
     let broken = tmp.path().join("broken.png");
