@@ -26,6 +26,8 @@ pub enum Command {
     Info(commands::info::Options),
     /// Classify images with a model and its weights.
     Predict(commands::predict::Options),
+    /// Score a model on labelled images: per-class figures, confusion, its surest mistakes.
+    Evaluate(commands::evaluate::Options),
     /// Write a model's weights as a torchvision-named .safetensors file that PyTorch loads.
     Export(commands::export::Options),
     /// List the runs in a directory: model, data, status, best validation accuracy, epochs.
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::LrFind(opts) => ok(commands::lr_find::run(opts)),
         Command::Info(opts) => ok(commands::info::run(opts)),
         Command::Predict(opts) => ok(commands::predict::run(opts)),
+        Command::Evaluate(opts) => ok(commands::evaluate::run(opts)),
         Command::Export(opts) => ok(commands::export::run(opts)),
         Command::Runs(opts) => ok(commands::runs::run(opts)),
         Command::Show(opts) => ok(commands::show::run(opts)),

@@ -13,6 +13,7 @@ pub mod conv;
 pub mod cuda_toolkit;
 pub mod data;
 pub mod device;
+pub mod evaluation;
 mod fill;
 mod flex_values;
 pub mod headless;

@@ -127,6 +127,41 @@ fn a_multi_label_run_reports_label_metrics_and_resumes_with_its_labels() {
     );
     assert_eq!(String::from_utf8_lossy(&from_run.stdout), text);
 
+    // `kiln evaluate` on the run's test split gives the run's figures; on the whole CSV, all 40.
+    let evaluated = Command::new(KILN)
+        .args(["evaluate", "--json", "--run"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        evaluated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&evaluated.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&evaluated.stdout).unwrap();
+    assert_eq!(report["metrics"]["samples"], 8);
+    assert_eq!(report["metrics"]["label_accuracy"], label_accuracy);
+    assert_eq!(report["metrics"]["f1"], serde_json::json!(test.f1));
+    for w in report["worst"].as_array().unwrap() {
+        // Each wrong label is on the wrong side of 50 %.
+        for l in w["labels"].as_array().unwrap() {
+            let p = l["probability"].as_f64().unwrap();
+            assert_eq!(l["labelled"].as_bool().unwrap(), p < 0.5, "{w}");
+        }
+    }
+    let whole = Command::new(KILN)
+        .args(["evaluate", "--json", "--run"])
+        .arg(&dir)
+        .arg("--label-csv")
+        .arg(&labels)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(whole.status.success(), "{}", String::from_utf8_lossy(&whole.stderr));
+    let whole: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    assert_eq!(whole["metrics"]["samples"], 40);
+    assert_eq!(whole["metrics"]["support"], serde_json::json!([20, 10, 20, 10]));
+
     let events = read_events(&dir.join("events.jsonl")).unwrap();
     let losses: Vec<f64> = events
         .iter()

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod evaluate;
 pub mod export;
 pub mod info;
 pub mod lr_find;
@@ -95,4 +96,32 @@ pub fn print_while_read(text: &str) -> std::io::Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         other => other.map(|()| true),
     }
+}
+
+/// The class names of a classes.txt (one per line, in class-index order); with `count`, they
+/// must be as many as the model's classes.
+pub fn read_class_names(path: &Path, count: Option<usize>) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read class names from {}", path.display()))?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if let Some(count) = count {
+        check_class_count(path, &names, count)?;
+    }
+    Ok(names)
+}
+
+/// A classes.txt's names against the model's class count.
+pub fn check_class_count(path: &Path, names: &[String], count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        names.len() == count,
+        "{} lists {} class names but the model has {count} classes; give the classes.txt of the run that made these weights",
+        path.display(),
+        names.len()
+    );
+    Ok(())
 }

@@ -85,7 +85,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(why) = report.head_reset {
         eprintln!("warning: {why}; fc was freshly initialised, its predictions are untrained");
     }
-    let names = class_names(setup.classes.as_ref(), model.num_classes())?;
+    let names = match &setup.classes {
+        Some(path) => super::read_class_names(path, Some(model.num_classes()))?,
+        None => (0..model.num_classes()).map(|i| format!("class {i}")).collect(),
+    };
     let transform = setup.transform;
     // A run's transform was validated with its config; this checks the flags'.
     transform.validate().context("invalid --image-size")?;
@@ -193,26 +196,4 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         files.extend(images);
     }
     Ok(files)
-}
-
-/// Names from a classes.txt (one per line), or the class indices.
-fn class_names(path: Option<&PathBuf>, count: usize) -> anyhow::Result<Vec<String>> {
-    let Some(path) = path else {
-        return Ok((0..count).map(|i| format!("class {i}")).collect());
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read class names from {}", path.display()))?;
-    let names: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    anyhow::ensure!(
-        names.len() == count,
-        "{} lists {} class names but the model has {count} classes; give the classes.txt of the run that made these weights",
-        path.display(),
-        names.len()
-    );
-    Ok(names)
 }

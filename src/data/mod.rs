@@ -28,8 +28,8 @@ pub use multi_label::MultiLabels;
 pub use resize::{Rect, center_offset, resize, resize_window, shorter_side_size};
 pub use rng::seeded_rng;
 pub use scan::{
-    ClassFolders, IMAGE_EXTENSIONS, Layout, Sample, Scan, ignored_warning, images_under, is_image_path,
-    scan_class_folders, scan_dataset,
+    ClassFolders, IMAGE_EXTENSIONS, Layout, Sample, Scan, class_folder_images, ignored_warning, images_under,
+    is_image_path, scan_class_folders, scan_dataset,
 };
 pub use split::{Part, Split, SplitRatios, split_counts, stratified_split};
 pub use transform::{

@@ -86,14 +86,7 @@ impl MultiLabels {
     /// Splits the images by `ratios` and `seed`, stratified by each image's first label (images
     /// without labels form a stratum of their own). `Sample::label` is that first label.
     pub fn split(&self, ratios: SplitRatios, seed: u64) -> Result<Split, DataError> {
-        let samples: Vec<Sample> = self
-            .sets
-            .iter()
-            .map(|(path, set)| Sample {
-                path: path.clone(),
-                label: self.stratum(set),
-            })
-            .collect();
+        let samples = self.samples();
         let [train, val, test] = stratified_split(&samples, self.classes.len() + 1, ratios, seed)?;
         Ok(Split {
             classes: self.classes.clone(),
@@ -126,6 +119,40 @@ impl MultiLabels {
             train: relabel(split.train)?,
             val: relabel(split.val)?,
             test: relabel(split.test)?,
+        })
+    }
+
+    /// Every image in the CSV, in path order (`Sample::label` as in [`MultiLabels::split`]).
+    pub fn samples(&self) -> Vec<Sample> {
+        self.sets
+            .iter()
+            .map(|(path, set)| Sample {
+                path: path.clone(),
+                label: self.stratum(set),
+            })
+            .collect()
+    }
+
+    /// The same label sets, indexed into `classes` (a model's labels, of which this CSV may use
+    /// only some). Errs with the labels `classes` lacks.
+    pub fn in_classes(self, classes: &[String]) -> Result<MultiLabels, Vec<String>> {
+        let unknown: Vec<String> = self.classes.iter().filter(|c| !classes.contains(c)).cloned().collect();
+        if !unknown.is_empty() {
+            return Err(unknown);
+        }
+        let index = |own: usize| classes.iter().position(|c| *c == self.classes[own]).unwrap_or(0);
+        let sets = self
+            .sets
+            .iter()
+            .map(|(path, set)| {
+                let mut set: Vec<usize> = set.iter().map(|&c| index(c)).collect();
+                set.sort_unstable();
+                (path.clone(), set)
+            })
+            .collect();
+        Ok(MultiLabels {
+            classes: classes.to_vec(),
+            sets,
         })
     }
 
@@ -173,6 +200,26 @@ mod tests {
         let path = dir.join("labels.csv");
         std::fs::write(&path, csv).unwrap();
         path
+    }
+
+    #[test]
+    fn labels_are_reindexed_into_a_models_labels_and_unknown_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = write(
+            dir.path(),
+            "path,labels\na.png,round;even\nb.png,\n",
+            &["a.png", "b.png"],
+        );
+        let m = MultiLabels::read(&csv, dir.path()).unwrap();
+        let model: Vec<String> = ["even", "odd", "prime", "round"].map(String::from).to_vec();
+        let mapped = m.clone().in_classes(&model).unwrap();
+        assert_eq!(mapped.classes, model);
+        assert_eq!(mapped.labels_of(&dir.path().join("a.png")), Some(&[0, 3][..]));
+        // An image without labels is its own stratum, one past the model's labels.
+        let labels: Vec<usize> = mapped.samples().iter().map(|s| s.label).collect();
+        assert_eq!(labels, [0, 4]);
+        let short: Vec<String> = ["even", "odd"].map(String::from).to_vec();
+        assert_eq!(m.in_classes(&short).unwrap_err(), ["round"]);
     }
 
     #[test]

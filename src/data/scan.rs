@@ -145,27 +145,16 @@ pub struct ClassFolders {
 /// Scans a folder whose sub-folders are classes. Images may sit deeper inside a class folder.
 /// Hidden entries (leading `.`) are skipped; files directly in `dir` are ignored.
 pub fn scan_class_folders(dir: &Path) -> Result<ClassFolders, DataError> {
-    if !dir.is_dir() {
-        return Err(DataError::MissingRoot(dir.to_path_buf()));
-    }
-    let mut class_dirs = Vec::new();
-    for (name, path) in sorted_entries(dir)? {
-        if path.is_dir() {
-            class_dirs.push((name, path));
-        }
-    }
-    let mut ignored = Vec::new();
-    let mut classes = Vec::with_capacity(class_dirs.len());
+    let (folders, ignored) = class_folder_images(dir)?;
+    let empty = folders
+        .iter()
+        .find(|(_, files)| files.is_empty())
+        .map(|(name, _)| dir.join(name));
+    let mut classes = Vec::with_capacity(folders.len());
     let mut samples = Vec::new();
-    let mut empty = None;
-    for (label, (name, path)) in class_dirs.iter().enumerate() {
-        let mut files = Vec::new();
-        collect_images(path, 0, &mut files, &mut ignored)?;
-        if files.is_empty() && empty.is_none() {
-            empty = Some(path.clone());
-        }
+    for (label, (name, files)) in folders.into_iter().enumerate() {
         samples.extend(files.into_iter().map(|path| Sample { path, label }));
-        classes.push(name.clone());
+        classes.push(name);
     }
     // "No images at all" is reported before "this class is empty": it is the likelier mistake
     // (wrong folder) and the more useful message.
@@ -186,6 +175,28 @@ pub fn scan_class_folders(dir: &Path) -> Result<ClassFolders, DataError> {
         samples,
         ignored,
     })
+}
+
+/// A class folder's name and the images inside it.
+pub type NamedImages = (String, Vec<PathBuf>);
+
+/// The class folders of `dir` as they are, before training's checks (at least two classes,
+/// none empty): each sub-folder's name and the images inside it, sorted by name, and the
+/// non-image files found in them. An evaluation takes a folder of one class, or with empty ones.
+pub fn class_folder_images(dir: &Path) -> Result<(Vec<NamedImages>, Vec<PathBuf>), DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::MissingRoot(dir.to_path_buf()));
+    }
+    let mut folders = Vec::new();
+    let mut ignored = Vec::new();
+    for (name, path) in sorted_entries(dir)? {
+        if path.is_dir() {
+            let mut files = Vec::new();
+            collect_images(&path, 0, &mut files, &mut ignored)?;
+            folders.push((name, files));
+        }
+    }
+    Ok((folders, ignored))
 }
 
 /// Non-hidden entries of `dir` with UTF-8 names, sorted by name so scans are reproducible.

@@ -59,7 +59,7 @@ impl Part {
         }
     }
 
-    fn parse(s: &str) -> Option<Part> {
+    pub fn parse(s: &str) -> Option<Part> {
         match s {
             "train" => Some(Part::Train),
             "val" => Some(Part::Val),

@@ -22,14 +22,33 @@ pub fn evaluate<B: KilnBackend>(
     size: usize,
     classes: usize,
     multi: Option<&MultiLabels>,
+    cache: Option<&mut FeatureCache>,
+) -> (EvalMetrics, Vec<Skipped>) {
+    evaluate_each(model, loader, size, classes, multi, cache, |_, _| {})
+}
+
+/// [`evaluate`], also handing each batch's logits (row-major, a row per image) to `each` with
+/// the images' indices in `loader`: `kiln evaluate` lists the images it got wrong.
+pub fn evaluate_each<B: KilnBackend>(
+    model: &ResNet<B>,
+    loader: &Loader,
+    size: usize,
+    classes: usize,
+    multi: Option<&MultiLabels>,
     mut cache: Option<&mut FeatureCache>,
+    mut each: impl FnMut(&[usize], &[f32]),
 ) -> (EvalMetrics, Vec<Skipped>) {
     let mut score = Score::new(classes, multi);
     if let Some(cache) = cache.as_deref().filter(|c| c.is_complete()) {
         let device = model.fc.weight.device();
         for indices in loader.epoch_batches(0) {
             if let Some((found, features)) = cache.batch(&indices) {
-                score.add(model.head(Tensor::from_data(features, &device)), loader, &found);
+                score.add(
+                    model.head(Tensor::from_data(features, &device)),
+                    loader,
+                    &found,
+                    &mut each,
+                );
             }
         }
         // Only readable images went into the cache; the unreadable were reported when it filled.
@@ -49,7 +68,7 @@ pub fn evaluate<B: KilnBackend>(
         {
             cache.put(&batch.indices, &values);
         }
-        score.add(model.head(features), loader, &batch.indices);
+        score.add(model.head(features), loader, &batch.indices, &mut each);
     }
     if let Some(cache) = cache {
         cache.mark_complete();
@@ -77,11 +96,23 @@ impl<'a> Score<'a> {
 
     /// Scores the logits of `loader`'s samples `indices`. The targets are built on the host,
     /// where the metrics need them, and sent to the device once for the loss.
-    fn add<B: Backend>(&mut self, logits: Tensor<B, 2>, loader: &Loader, indices: &[usize]) {
+    fn add<B: Backend>(
+        &mut self,
+        logits: Tensor<B, 2>,
+        loader: &Loader,
+        indices: &[usize],
+        each: &mut impl FnMut(&[usize], &[f32]),
+    ) {
         let n = indices.len();
         let [_, classes] = logits.dims();
         let (device, samples) = (logits.device(), loader.samples());
-        let values = |t: Tensor<B, 2>| t.into_data().convert::<f32>().into_vec::<f32>().unwrap_or_default();
+        let values = logits
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .unwrap_or_default();
+        each(indices, &values);
         match self {
             Score::Single(acc) => {
                 let labels: Vec<usize> = indices.iter().map(|&i| samples[i].label).collect();
@@ -89,14 +120,14 @@ impl<'a> Score<'a> {
                 let targets = Tensor::from_data(TensorData::new(targets, [n]), &device);
                 let loss = cross_entropy(logits.clone(), targets, None, 0.0);
                 let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
-                acc.add_batch(&values(logits), classes, &labels, loss_sum);
+                acc.add_batch(&values, classes, &labels, loss_sum);
             }
             Score::Multi(acc, multi) => {
                 let rows = multi.multi_hot(indices.iter().map(|&i| samples[i].path.as_path()));
                 let targets = Tensor::from_data(TensorData::new(rows.clone(), [n, classes]), &device);
                 let loss = bce_with_logits(logits.clone(), targets);
                 let loss_sum = loss.into_scalar().elem::<f64>() * n as f64;
-                acc.add_batch(&values(logits), &rows, loss_sum);
+                acc.add_batch(&values, &rows, loss_sum);
             }
         }
     }
