@@ -224,6 +224,11 @@ mod tests {
                 "probability in [0, 1]",
             ),
             ("data.resize=100", "data.resize", "smaller than data.image_size"),
+            (
+                "data.mean=[123.675, 116.28, 103.53]",
+                "data.mean",
+                "[123.675, 116.28, 103.53] (divided by 255: [0.485, 0.456, 0.406]) looks like 0-255 pixel values",
+            ),
             ("train.class_weights=[]", "train.class_weights", "one finite"),
             ("train.log_every=0", "train.log_every", "at least 1"),
         ];
