@@ -17,18 +17,6 @@ fn quickstart(root: &Path, runs: &Path, extra: &[&str]) -> Command {
     common::train_command("quickstart.toml", root, runs, extra)
 }
 
-/// The warnings in a run's event log, in order.
-fn warnings(dir: &Path) -> Vec<String> {
-    read_events(&dir.join("events.jsonl"))
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| match r.event {
-            Event::Warning { message } => Some(message),
-            _ => None,
-        })
-        .collect()
-}
-
 fn wait_for(child: &mut Child, deadline: Duration, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
@@ -132,9 +120,14 @@ fn headless_run_takes_stdin_commands_and_leaves_a_complete_run_directory() {
         assert!(json["val"].get(key).is_some(), "summary.json val lacks {key}");
     }
 
-    // The recipe's lr gives no advice to lower it.
-    let said = warnings(&dir);
-    assert!(!said.iter().any(|w| w.starts_with("the loss swings")), "{said:#?}");
+    // The recipe's lr gives no advice to change it.
+    let said = common::warnings(&dir);
+    assert!(
+        !said
+            .iter()
+            .any(|w| w.starts_with("the loss swings") || w.starts_with("slow convergence")),
+        "{said:#?}"
+    );
 
     // The run predicts by its directory alone; an unreadable file is named and the rest go on.
     let broken = tmp.path().join("broken.png");
@@ -374,28 +367,6 @@ fn a_split_without_validation_images_says_so_and_best_follows_the_last_epoch() {
 }
 
 #[test]
-fn a_loss_that_swings_up_early_gets_the_recipes_advice_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
-    let runs = tmp.path().join("runs");
-    // lr 0.1 on the pretrained backbone: the loss goes from 1.6 to over 40 (measured).
-    let sets = [
-        "train.epochs=2",
-        "train.batch_size=4",
-        "train.lr=0.1",
-        "train.head_lr=0.1",
-    ];
-    let out = quickstart(&root, &runs, &sets).stdin(Stdio::null()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let said: Vec<String> = warnings(&common::run_dir(&runs))
-        .into_iter()
-        .filter(|w| w.starts_with("the loss swings up early"))
-        .collect();
-    assert_eq!(said.len(), 1, "{said:#?}");
-    assert!(said[0].contains("learning rate is likely too high"), "{}", said[0]);
-}
-
-#[test]
 fn ctrl_c_stops_gracefully_with_a_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let root = common::tiny_digits(&tmp.path().join("data"), 3, 10);
@@ -483,7 +454,7 @@ fn an_unreadable_image_in_any_split_is_said_once_and_counted_once() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("; 3 unreadable images left out"), "{stdout}");
     let dir = common::run_dir(&runs);
-    let warnings = warnings(&dir);
+    let warnings = common::warnings(&dir);
     // Three epochs meet the training file and the validation file three times each.
     for (b, split) in broken.iter().zip(["training", "validation", "test"]) {
         let path = root.join(b).display().to_string();
@@ -519,7 +490,7 @@ fn a_skewed_split_is_reported_when_the_run_starts() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let warnings = warnings(&common::run_dir(&runs));
+    let warnings = common::warnings(&common::run_dir(&runs));
     assert!(
         warnings
             .iter()
@@ -547,7 +518,7 @@ fn a_last_batch_of_one_image_at_32_px_is_skipped_and_said_once() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let dir = common::run_dir(&runs);
     let lone = "a training batch of one image at 32 px";
-    let said = warnings(&dir).iter().filter(|w| w.starts_with(lone)).count();
+    let said = common::warnings(&dir).iter().filter(|w| w.starts_with(lone)).count();
     assert_eq!(said, 1);
     let summary = read_summary(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.steps, 2 * 5, "five steps of four images an epoch");

@@ -147,3 +147,15 @@ pub fn drive(
     drop(stdin);
     (lines.join("\n"), out)
 }
+
+/// The warnings in a run's event log, in order.
+pub fn warnings(dir: &std::path::Path) -> Vec<String> {
+    kiln::runlog::read_events(&dir.join("events.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| match r.event {
+            kiln::train::event::Event::Warning { message } => Some(message),
+            _ => None,
+        })
+        .collect()
+}

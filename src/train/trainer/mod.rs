@@ -136,7 +136,7 @@ struct Loop<B: TrainBackend> {
 
 impl<B: TrainBackend> Loop<B> {
     fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
-        let advisor = Advisor::new(Setting::of(&job.config));
+        let advisor = Advisor::new(Setting::of(&job.config, p.classes.len()));
         let mut new = Self {
             config: job.config,
             dir: job.dir,
@@ -503,7 +503,7 @@ impl<B: TrainBackend> Loop<B> {
             images_per_second: self.p.train.len() as f64 / seconds.max(1e-9),
             patience_left: (patience > 0).then(|| patience.saturating_sub(self.p.state.epochs_without_improvement)),
         })));
-        if let Some(message) = self.advisor.epoch(epoch, train_loss, val_loss, self.p.state.best_epoch) {
+        for message in self.advisor.epoch(epoch, train_loss, val_loss, self.p.state.best_epoch) {
             em.emit(Event::Warning { message });
         }
         // The next epoch starts from its first batch.
