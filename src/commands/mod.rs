@@ -63,7 +63,7 @@ impl ModelArgs {
     /// directory and its config for the rest of what the run knows.
     pub fn of_run(run: &Path) -> anyhow::Result<(Self, RunDir, RunConfig)> {
         let dir = RunDir::open(run)?;
-        let config = RunConfig::load(dir.config())?;
+        let config = RunConfig::load_recorded(dir.config())?;
         // `find` also takes the copy a kill left aside in the middle of a checkpoint's swap.
         let weights = ["best", "last"]
             .into_iter()

@@ -15,14 +15,22 @@ impl RunConfig {
         Self::load_with_sets(path, &[] as &[&str])
     }
 
+    /// A run directory's config.toml, as the run resolved it, read without validation: the run
+    /// passed the rules it started under, and `predict`, `export` and `evaluate --run` need only
+    /// its model and transform, so a rule added since must not lock them out of an old run.
+    pub fn load_recorded(path: impl AsRef<Path>) -> Result<RunConfig, ConfigError> {
+        let path = path.as_ref();
+        let text = read(path)?;
+        let table = parse(&text, &path.display().to_string())?;
+        let mut root = toml::Value::Table(table);
+        fill_defaults(&mut root);
+        deserialize(root, &path.display().to_string(), &[])
+    }
+
     /// `load` with `--set key=value` overrides applied before anything is checked.
     pub fn load_with_sets<S: AsRef<str>>(path: impl AsRef<Path>, sets: &[S]) -> Result<RunConfig, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml_str_with_sets(&text, &path.display().to_string(), sets)
+        Self::from_toml_str_with_sets(&read(path)?, &path.display().to_string(), sets)
     }
 
     /// Parses `text` (named `source_name` in errors), applies `sets` (`"train.lr=3e-4"`),
@@ -32,11 +40,7 @@ impl RunConfig {
         source_name: &str,
         sets: &[S],
     ) -> Result<RunConfig, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            origin: source_name.to_string(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        let mut root = toml::Value::Table(table);
+        let mut root = toml::Value::Table(parse(text, source_name)?);
         let mut set_keys = Vec::new();
         for set in sets {
             let (path, value) = parse_set(set.as_ref())?;
@@ -76,6 +80,20 @@ impl RunConfig {
     }
 }
 
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn parse(text: &str, source_name: &str) -> Result<toml::Table, ConfigError> {
+    text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+        origin: source_name.to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
 /// Defaults that depend on other keys: `train.freeze` follows `model.arch`.
 fn fill_defaults(root: &mut toml::Value) {
     let Some(top) = root.as_table_mut() else { return };
@@ -100,15 +118,29 @@ fn fill_defaults(root: &mut toml::Value) {
 }
 
 fn from_value(root: toml::Value, source: &str, set_keys: &[(String, String)]) -> Result<RunConfig, ConfigError> {
-    // Which --set a key came from, so errors blame the command line rather than the file.
-    let origin_of = |key: &str| {
-        let key = key.split('[').next().unwrap_or(key);
-        set_keys
-            .iter()
-            .rev()
-            .find(|(k, _)| key == k || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}.")))
-            .map_or_else(|| source.to_string(), |(_, arg)| format!("--set {arg}"))
-    };
+    let cfg = deserialize(root, source, set_keys)?;
+    cfg.validate().map_err(|e| {
+        let origin = e
+            .key()
+            .map_or_else(|| source.to_string(), |key| origin_of(key, source, set_keys));
+        e.with_origin(&origin)
+    })?;
+    Ok(cfg)
+}
+
+/// Which --set a key came from, so errors blame the command line rather than the file.
+fn origin_of(key: &str, source: &str, set_keys: &[(String, String)]) -> String {
+    let key = key.split('[').next().unwrap_or(key);
+    set_keys
+        .iter()
+        .rev()
+        .find(|(k, _)| key == k || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}.")))
+        .map_or_else(|| source.to_string(), |(_, arg)| format!("--set {arg}"))
+}
+
+/// Unknown keys refused by name, then the typed config.
+fn deserialize(root: toml::Value, source: &str, set_keys: &[(String, String)]) -> Result<RunConfig, ConfigError> {
+    let origin_of = |key: &str| origin_of(key, source, set_keys);
     check_keys(&root, &schema(), "", &|key, suggestion| ConfigError::UnknownKey {
         origin: origin_of(key),
         key: key.to_string(),
@@ -122,10 +154,6 @@ fn from_value(root: toml::Value, source: &str, set_keys: &[(String, String)]) ->
             key,
             message,
         }
-    })?;
-    cfg.validate().map_err(|e| {
-        let origin = e.key().map_or_else(|| source.to_string(), &origin_of);
-        e.with_origin(&origin)
     })?;
     Ok(cfg)
 }
@@ -167,6 +195,24 @@ mod tests {
         assert!(e.to_string().contains("resnet152"), "{e}");
         let e = load_str(MINIMAL, &["train.device=tpu"]).unwrap_err();
         assert!(e.to_string().contains("cuda:N"), "{e}");
+    }
+
+    #[test]
+    fn a_runs_recorded_config_is_read_without_rules_added_since() {
+        // Refused by today's rules (0-255 statistics), but a run made before them has its model
+        // and transform for predict, export and evaluate.
+        let text = format!("{MINIMAL}mean = [123.675, 116.28, 103.53]\n");
+        let e = load_str(&text, &[]).unwrap_err();
+        assert_eq!(e.key(), Some("data.mean"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, &text).unwrap();
+        let recorded = RunConfig::load_recorded(&path).unwrap();
+        assert_eq!(recorded.data.mean, [123.675, 116.28, 103.53]);
+        // Unknown keys are still refused by name.
+        std::fs::write(&path, format!("{text}colour = 1\n")).unwrap();
+        let e = RunConfig::load_recorded(&path).unwrap_err().to_string();
+        assert!(e.contains("data.colour"), "{e}");
     }
 
     #[test]
