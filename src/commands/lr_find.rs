@@ -3,12 +3,14 @@
 //! trains in a scratch run directory that is removed afterwards.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::RunConfig;
 use crate::runlog::{RunDir, RunLog};
 use crate::train::emitter::Emitter;
 use crate::train::event::Event;
-use crate::train::lr_find::{Curve, End, Plan, sweep};
+use crate::train::lr_find::{End, Plan, Swept, sweep};
 use crate::train::setup;
 use crate::train::trainer::TrainJob;
 
@@ -66,7 +68,11 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
         dir,
         resume: false,
     };
-    let (curve, end) = crate::with_backend!(selected, |device: B| {
+    // Ctrl-C ends the sweep at its step: the table so far is printed and the scratch removed.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))?;
+    let swept = crate::with_backend!(selected, |device: B| {
         let mut prepared = setup::prepare::<B>(&job, &device, &label, &mut em)?;
         // The data warnings setup gives (imbalance, unreadable files) matter to the sweep too.
         for record in rx.try_iter() {
@@ -82,23 +88,47 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
             plan.min,
             plan.max,
             plan.steps,
-            head_ratio(&config)
-                .map(|r| format!(" (head_lr {r:.3}x)"))
-                .unwrap_or_default()
+            match ratios(&config) {
+                r if r.is_empty() => String::new(),
+                r => format!(
+                    " ({})",
+                    r.iter()
+                        .map(|(key, r)| format!("{key} {r:.3}x"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
         ))?;
-        sweep(&mut prepared, &config, &plan, &device)?
+        sweep(&mut prepared, &config, &plan, &device, &stop)?
     });
-    Ok(super::print_all(&report(&curve, end, &opts.config, &config))?)
+    for s in &swept.skipped {
+        eprintln!(
+            "warning: skipped unreadable training image {}: {}",
+            s.path.display(),
+            s.reason
+        );
+    }
+    Ok(super::print_all(&report(&swept, &opts.config, &config))?)
 }
 
-/// head_lr / lr where they differ: the sweep keeps that ratio.
-fn head_ratio(config: &RunConfig) -> Option<f64> {
-    let ratio = config.train.base_lr_for("head") / config.train.lr;
-    ((ratio - 1.0).abs() > 1e-9).then_some(ratio)
+/// Each group whose learning rate is not `train.lr` (the head's `head_lr`, `train.group_lr`'s
+/// stages), as the key that sets it and its ratio to `train.lr`: the sweep keeps the ratios.
+fn ratios(config: &RunConfig) -> Vec<(String, f64)> {
+    let train = &config.train;
+    crate::train::control::LR_GROUPS
+        .into_iter()
+        .map(|g| (g, train.base_lr_for(g) / train.lr))
+        .filter(|(_, ratio)| (ratio - 1.0).abs() > 1e-9)
+        .map(|(g, ratio)| match g {
+            "head" => ("train.head_lr".to_string(), ratio),
+            stage => (format!("train.group_lr.{stage}"), ratio),
+        })
+        .collect()
 }
 
 /// The table, why the sweep ended, and what to train with.
-fn report(curve: &Curve, end: End, path: &Path, config: &RunConfig) -> String {
+fn report(swept: &Swept, path: &Path, config: &RunConfig) -> String {
+    let Swept { curve, end, .. } = swept;
     let points = &curve.points;
     let every = points.len().div_ceil(ROWS).max(1);
     let rows: Vec<_> = points
@@ -126,15 +156,17 @@ fn report(curve: &Curve, end: End, path: &Path, config: &RunConfig) -> String {
     out += &match end {
         End::BlewUp => format!("stopped at step {}: the loss blew up\n", points.len()),
         End::Planned => format!("ran all {} steps\n", points.len()),
+        End::Interrupted => format!("stopped at step {} by Ctrl-C\n", points.len()),
     };
     match curve.suggestion() {
         Some(s) => {
-            let head = head_ratio(config)
-                .map(|r| format!(" --set train.head_lr={:.1e}", s.steepest * r))
-                .unwrap_or_default();
+            let others: String = ratios(config)
+                .iter()
+                .map(|(key, r)| format!(" --set {key}={:.1e}", s.steepest * r))
+                .collect();
             out += &format!(
                 "suggested train.lr: {:.1e}, where the smoothed loss fell fastest ({:.1e}, a tenth of where it \
-                 was lowest, is the cautious pick)\n  kiln train {} --set train.lr={:.1e}{head}\n",
+                 was lowest, is the cautious pick)\n  kiln train {} --set train.lr={:.1e}{others}\n",
                 s.steepest,
                 s.lowest_over_ten,
                 path.display(),

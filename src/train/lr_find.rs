@@ -4,6 +4,7 @@
 //! (the head's `head_lr`), and the freeze map, loss and optimizer are the run's own.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::prelude::*;
 
@@ -13,6 +14,7 @@ use super::step::{StepInput, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
+use crate::data::Skipped;
 
 /// The sweep: `steps` learning rates from `min` to `max`, evenly spaced in log.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +56,16 @@ pub enum End {
     Planned,
     /// The smoothed loss passed [`BLOW_UP`] times its lowest, or stopped being finite.
     BlewUp,
+    /// The user stopped it (Ctrl-C).
+    Interrupted,
+}
+
+/// What a sweep found: the curve, why it ended, and the unreadable images it met (each once).
+#[derive(Debug)]
+pub struct Swept {
+    pub curve: Curve,
+    pub end: End,
+    pub skipped: Vec<Skipped>,
 }
 
 /// Adds each step's loss and says when to stop.
@@ -116,24 +128,41 @@ pub struct Suggestion {
     pub lowest_over_ten: f64,
 }
 
-/// Runs the sweep on the run's training data, in the loader's order, epoch after epoch.
+/// Runs the sweep on the run's training data, in the loader's order, epoch after epoch, until
+/// the plan or the loss ends it, or `stop` is set.
 pub fn sweep<B: TrainBackend>(
     p: &mut Prepared<B>,
     config: &RunConfig,
     plan: &Plan,
     device: &B::Device,
-) -> anyhow::Result<(Curve, End)> {
+    stop: &AtomicBool,
+) -> anyhow::Result<Swept> {
     let size = config.data.image_size as usize;
     let trains = config.train.frozen_bn_trains();
     let modes = p.state.freeze.bn_modes(trains);
     let prefix = (p.model.as_ref()).and_then(|model| p.state.freeze.folded_prefix(model, trains));
     let mut curve = Curve::default();
+    // A broken file is met again each epoch; it is said once.
+    let mut skipped = BTreeMap::new();
     let mut step = 0;
+    let done = |curve, end, skipped: BTreeMap<_, _>| {
+        let skipped = skipped
+            .into_iter()
+            .map(|(path, reason)| Skipped { path, reason })
+            .collect();
+        Ok(Swept { curve, end, skipped })
+    };
     for epoch in 1.. {
         let before = step;
         for batch in p.train.epoch(epoch) {
+            for s in batch.skipped {
+                skipped.entry(s.path).or_insert(s.reason);
+            }
             if step == plan.steps {
-                return Ok((curve, End::Planned));
+                return done(curve, End::Planned, skipped);
+            }
+            if stop.load(Ordering::Relaxed) {
+                return done(curve, End::Interrupted, skipped);
             }
             // A lone image cannot train every BatchNorm; an empty batch had only unreadable files.
             let n = batch.labels.len();
@@ -178,7 +207,7 @@ pub fn sweep<B: TrainBackend>(
                 None => !result.applied,
             };
             if !curve.push(lr, result.loss) || diverged {
-                return Ok((curve, End::BlewUp));
+                return done(curve, End::BlewUp, skipped);
             }
         }
         anyhow::ensure!(step > before, "no training batch of two or more images to sweep with");
