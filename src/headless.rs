@@ -7,6 +7,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use crate::commands::info::thousands;
+use crate::first_kept::FirstKept;
 use crate::train::command::{Command, Source, parse_command};
 use crate::train::event::{Event, Record, Summary};
 use crate::train::metrics::EvalMetrics;
@@ -79,8 +80,7 @@ pub struct Printer {
     hardware: Option<String>,
     /// The first [`RECAP`] warnings, repeated under the finished line (a long run's log has
     /// scrolled them away), and how many there were.
-    warnings: Vec<String>,
-    warning_count: usize,
+    warnings: FirstKept<String>,
 }
 
 /// Warnings repeated when the run ends.
@@ -93,8 +93,7 @@ impl Printer {
             epochs: 0,
             steps_per_epoch: 0,
             hardware: None,
-            warnings: Vec::new(),
-            warning_count: 0,
+            warnings: FirstKept::new(RECAP),
         }
     }
 
@@ -186,10 +185,7 @@ impl Printer {
             ),
             Event::CheckpointSaved { which, path } => format!("[step {}] checkpoint {which}: {path}", r.step),
             Event::Warning { message } => {
-                self.warning_count += 1;
-                if self.warnings.len() < RECAP {
-                    self.warnings.push(message.clone());
-                }
+                self.warnings.push(message.clone());
                 format!("warning: {message}")
             }
             Event::Telemetry(sample) => {
@@ -202,16 +198,15 @@ impl Printer {
 
     /// "\nwarnings during the run (N):" and the first of them, if there were any.
     fn recap(&self) -> String {
-        if self.warning_count == 0 {
+        if self.warnings.count() == 0 {
             return String::new();
         }
-        let mut text = format!("\nwarnings during the run ({}):", self.warning_count);
-        for w in &self.warnings {
+        let mut text = format!("\nwarnings during the run ({}):", self.warnings.count());
+        for w in self.warnings.kept() {
             text.push_str(&format!("\n  - {w}"));
         }
-        if self.warning_count > self.warnings.len() {
-            let more = self.warning_count - self.warnings.len();
-            text.push_str(&format!("\n  and {more} more in events.jsonl"));
+        if self.warnings.more() > 0 {
+            text.push_str(&format!("\n  and {} more in events.jsonl", self.warnings.more()));
         }
         text
     }

@@ -15,6 +15,7 @@ pub mod data;
 pub mod device;
 pub mod evaluation;
 mod fill;
+pub mod first_kept;
 mod flex_values;
 pub mod headless;
 pub mod model;

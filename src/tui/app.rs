@@ -1,6 +1,7 @@
 //! The dashboard's state. Everything in it comes from trainer records or from keys, so the
 //! same state can be built live, replayed from `events.jsonl`, or made by hand in a test.
 
+use crate::first_kept::FirstKept;
 use crate::train::command::{Command, Source};
 use crate::train::event::{EpochInfo, Started, Status, Summary};
 
@@ -122,10 +123,8 @@ pub struct App {
     pub finished_at: Option<f64>,
     pub pending: Vec<Pending>,
     pub log: Vec<LogLine>,
-    /// The run's first [`WARNINGS_KEPT`] warnings, which the log scrolls away.
-    pub warnings: Vec<LogLine>,
-    /// Every warning so far, kept or not.
-    pub warning_count: usize,
+    /// The run's first [`WARNINGS_KEPT`] warnings, which the log scrolls away, and their count.
+    pub warnings: FirstKept<LogLine>,
     pub dialog: Option<Dialog>,
     pub metrics_view: MetricsView,
     pub window: Window,
@@ -161,8 +160,7 @@ impl App {
             finished_at: None,
             pending: Vec::new(),
             log: Vec::new(),
-            warnings: Vec::new(),
-            warning_count: 0,
+            warnings: FirstKept::new(WARNINGS_KEPT),
             dialog: None,
             metrics_view: MetricsView::Overview,
             window: Window::Full,
@@ -190,10 +188,7 @@ impl App {
             text: text.into(),
         };
         if kind == LogKind::Warning {
-            self.warning_count += 1;
-            if self.warnings.len() < WARNINGS_KEPT {
-                self.warnings.push(line.clone());
-            }
+            self.warnings.push(line.clone());
         }
         self.log.push(line);
         if self.log.len() > LOG_LINES {

@@ -127,7 +127,7 @@ fn navigate(app: &mut App, code: KeyCode) {
 /// The warnings list scrolls a warning at a time (or a page of them); other keys close it.
 fn warnings_list(app: &mut App, first: usize, code: KeyCode) {
     const PAGE: usize = 5;
-    let last = app.warnings.len().saturating_sub(1);
+    let last = app.warnings.kept().len().saturating_sub(1);
     let first = match code {
         KeyCode::Up | KeyCode::Char('k') => first.saturating_sub(1),
         KeyCode::Down | KeyCode::Char('j') => first + 1,

@@ -17,9 +17,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Mode::ReadOnly => format!(" kiln show · {name} "),
     };
     let mut block = Block::bordered().title(Span::styled(title, title_style()));
-    if app.warning_count > 0 {
-        let s = if app.warning_count == 1 { "" } else { "s" };
-        let count = format!(" {} warning{s} (! lists them) ", app.warning_count);
+    if app.warnings.count() > 0 {
+        let s = if app.warnings.count() == 1 { "" } else { "s" };
+        let count = format!(" {} warning{s} (! lists them) ", app.warnings.count());
         let count = Line::styled(count, Style::new().fg(Color::Yellow)).right_aligned();
         block = block.title_top(count);
     }

@@ -95,8 +95,8 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
             format!("{:.1} img/s, {}", s.images_per_second, duration(s.wall_seconds)),
         ),
     ];
-    if app.warning_count > 0 {
-        lines.push(row("warnings", format!("{} (! lists them)", app.warning_count)));
+    if app.warnings.count() > 0 {
+        lines.push(row("warnings", format!("{} (! lists them)", app.warnings.count())));
     }
     if let Some(e) = &s.error {
         lines.push(Line::styled(format!(" {e}"), Style::new().fg(Color::Red)));

@@ -16,8 +16,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, first: usize) {
     // Inside the border; the box is as tall as what it shows, up to the screen less a margin.
     let text_width = (width.saturating_sub(2) as usize).saturating_sub(PREFIX);
     let mut footer = Vec::new();
-    if app.warning_count > app.warnings.len() {
-        let more = app.warning_count - app.warnings.len();
+    if app.warnings.more() > 0 {
+        let more = app.warnings.more();
         footer.push(Line::styled(
             format!(" and {more} more after the first {WARNINGS_KEPT}: events.jsonl has them all"),
             dim(),
@@ -27,10 +27,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, first: usize) {
     let room = (area.height.saturating_sub(6) as usize).saturating_sub(footer.len());
     let mut lines: Vec<Line> = Vec::new();
     let mut shown = first;
-    if app.warnings.is_empty() {
+    if app.warnings.kept().is_empty() {
         lines.push(Line::raw(" no warnings so far"));
     }
-    for w in app.warnings.iter().skip(first) {
+    for w in app.warnings.kept().iter().skip(first) {
         let entry = entry_lines(w, text_width);
         // An entry taller than the whole box is still shown, cut; others wait for a scroll.
         if !lines.is_empty() && lines.len() + entry.len() > room {
@@ -41,7 +41,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, first: usize) {
     }
     lines.truncate(room);
     lines.extend(footer);
-    let title = match app.warnings.len() {
+    let title = match app.warnings.kept().len() {
         0 => " warnings ".to_string(),
         n => format!(" warnings {}–{shown} of {n} ", first + 1),
     };
@@ -146,7 +146,7 @@ mod tests {
         for step in 0..WARNINGS_KEPT as u64 + 30 {
             warn(&mut app, step, &format!("warning number {step}"));
         }
-        assert_eq!(app.warning_count, WARNINGS_KEPT + 30);
+        assert_eq!(app.warnings.count(), WARNINGS_KEPT + 30);
         key(&mut app, KeyCode::Char('!'));
         let text = render(120, 40, |f| view(&app, f));
         assert!(text.contains("step      0 ! warning number 0 "), "{text}");
