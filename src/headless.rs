@@ -81,6 +81,8 @@ pub struct Printer {
     /// The first [`RECAP`] warnings, repeated under the finished line (a long run's log has
     /// scrolled them away), and how many there were.
     warnings: FirstKept<String>,
+    /// The run directory, for the commands to try next.
+    run_dir: Option<String>,
 }
 
 /// Warnings repeated when the run ends.
@@ -94,12 +96,14 @@ impl Printer {
             steps_per_epoch: 0,
             hardware: None,
             warnings: FirstKept::new(RECAP),
+            run_dir: None,
         }
     }
 
     pub fn line(&mut self, r: &Record) -> Option<String> {
         Some(match &r.event {
             Event::Started(s) => {
+                self.run_dir = Some(s.run_dir.clone());
                 self.epochs = s.epochs;
                 self.steps_per_epoch = s.steps_per_epoch;
                 let total: usize = s.groups.iter().filter(|g| g.kind != "block").map(|g| g.params).sum();
@@ -192,8 +196,21 @@ impl Printer {
                 self.hardware = Some(sample.brief());
                 return None;
             }
-            Event::Finished(s) => finished_line(s) + &self.recap(),
+            Event::Finished(s) => finished_line(s) + &self.recap() + &self.next(s),
         })
+    }
+
+    /// What to run on the finished run's weights, if it has any.
+    fn next(&self, s: &Summary) -> String {
+        match &self.run_dir {
+            Some(dir) if s.status != crate::train::event::Status::Failed => {
+                let dir = crate::commands::shell_quoted(dir);
+                format!(
+                    "\nnext: kiln evaluate --run {dir} (a row per class, its surest mistakes); kiln predict --run {dir} IMAGE..."
+                )
+            }
+            _ => String::new(),
+        }
     }
 
     /// "\nwarnings during the run (N):" and the first of them, if there were any.
@@ -319,6 +336,25 @@ mod tests {
         assert_eq!(recap[1], "  - number 0");
         assert_eq!(recap[RECAP], "  - number 9");
         assert_eq!(recap[RECAP + 1], "  and 2 more in events.jsonl");
+    }
+
+    #[test]
+    fn a_finished_run_names_the_commands_for_its_weights_unless_it_failed() {
+        use crate::train::event::Status;
+        use crate::tui::fixtures::{record, started, summary};
+        let mut printer = Printer::new(1);
+        let mut start = started(&[]);
+        start.run_dir = "runs/my run".into();
+        printer.line(&record(0.0, 0, 1, Event::Started(Box::new(start))));
+        let finished = |status| record(0.0, 22, 2, Event::Finished(Box::new(summary(status))));
+        let text = printer.line(&finished(Status::Completed)).unwrap();
+        assert_eq!(
+            text.lines().last().unwrap(),
+            "next: kiln evaluate --run 'runs/my run' (a row per class, its surest mistakes); kiln predict --run \
+             'runs/my run' IMAGE..."
+        );
+        let failed = printer.line(&finished(Status::Failed)).unwrap();
+        assert!(!failed.contains("next:"), "{failed}");
     }
 
     #[test]

@@ -169,7 +169,7 @@ fn report(swept: &Swept, path: &Path, config: &RunConfig) -> String {
                  was lowest, is the cautious pick)\n  kiln train {} --set train.lr={:.1e}{others}\n",
                 s.steepest,
                 s.lowest_over_ten,
-                path.display(),
+                super::shell_quoted(&path.display().to_string()),
                 s.steepest
             );
         }

@@ -125,3 +125,12 @@ pub fn check_class_count(path: &Path, names: &[String], count: usize) -> anyhow:
     );
     Ok(())
 }
+
+/// `path` as typed in a shell: quoted when it holds anything but plain path characters.
+pub fn shell_quoted(path: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    match !path.is_empty() && path.chars().all(plain) {
+        true => path.to_string(),
+        false => format!("'{}'", path.replace('\'', r"'\''")),
+    }
+}

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::format::{duration, percent};
 use super::{centered, dim, title_style};
-use crate::train::event::Summary;
+use crate::train::event::{Status, Summary};
 use crate::train::metrics::EvalMetrics;
 use crate::tui::app::{App, Dialog};
 use crate::tui::keys::LR_FACTOR;
@@ -18,7 +18,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Some(Dialog::Help) => (" keys ", help(), 64),
         Some(Dialog::Quit) => (" stop the run? ", quit(), 62),
         Some(Dialog::Summary) => match &app.summary {
-            Some(s) => (" run finished ", summary(app, s), 60),
+            Some(s) => {
+                let lines = summary(app, s);
+                // Wide enough for the run directory's path where the terminal allows.
+                let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
+                (" run finished ", lines, widest.max(60))
+            }
             None => return,
         },
         Some(Dialog::Warnings(first)) => return super::warnings::draw(app, frame, area, *first),
@@ -103,6 +108,10 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
     }
     if let Some(run) = &app.run {
         lines.push(row("run directory", run.run_dir.clone()));
+        if s.status != Status::Failed {
+            let dir = crate::commands::shell_quoted(&run.run_dir);
+            lines.push(row("next", format!("kiln evaluate --run {dir}")));
+        }
     }
     lines.push(Line::styled(" q leaves · esc looks around first", dim()));
     lines
@@ -164,6 +173,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("speed         41.5 img/s, 01:01"), "{text}");
+        let dir = &app.run.as_ref().unwrap().run_dir;
+        assert!(
+            text.contains(&format!("next          kiln evaluate --run {dir}")),
+            "{text}"
+        );
         assert!(text.contains("● finished: stopped"), "{text}");
         assert!(!app.quit);
     }
