@@ -22,7 +22,8 @@ use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::model::{BnMode, BnModes, FoldedPrefix, stage_side};
+use crate::data::Part;
+use crate::model::{BnMode, BnModes, FoldedPrefix, ResNet, stage_side};
 use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
@@ -457,17 +458,34 @@ impl<B: TrainBackend> Loop<B> {
         Ok(())
     }
 
+    /// `model`'s figures on the validation or test images, each unreadable one said once.
+    /// `cached`: `model` is the one training, whose frozen backbone's validation features the
+    /// cache holds (the best epoch's weights at the end are evaluated without it).
+    fn evaluate_on(
+        &mut self,
+        em: &mut Emitter,
+        model: &ResNet<B::InnerBackend>,
+        part: Part,
+        cached: bool,
+    ) -> EvalMetrics {
+        let size = self.config.data.image_size as usize;
+        let classes = self.p.classes.len();
+        let (loader, split) = match part {
+            Part::Test => (&self.p.test, "test"),
+            Part::Train | Part::Val => (&self.p.val, "validation"),
+        };
+        let cache = self.val_features.as_mut().filter(|_| cached && part == Part::Val);
+        let (metrics, skipped) = super::evaluate::evaluate(model, loader, size, classes, self.p.multi.as_ref(), cache);
+        self.skipped.note(em, split, &skipped);
+        metrics
+    }
+
     /// Validation, best-so-far bookkeeping, checkpoints and scheduled unfreezing.
     /// Returns whether the monitored metric improved.
     fn end_epoch(&mut self, em: &mut Emitter) -> anyhow::Result<bool> {
         let epoch_started = self.p.epoch_started;
-        let size = self.config.data.image_size as usize;
-        let classes = self.p.classes.len();
         let current = self.p.model()?.valid();
-        let multi = self.p.multi.as_ref();
-        let cache = self.val_features.as_mut();
-        let (val, skipped) = super::evaluate::evaluate(&current, &self.p.val, size, classes, multi, cache);
-        self.skipped.note(em, "validation", &skipped);
+        let val = self.evaluate_on(em, &current, Part::Val, true);
         let metric = self.config.train.early_stop_metric.value(&val);
         // Without validation images every epoch is the best so far: `best` follows the last.
         let improved = match self.p.state.best_metric {
@@ -549,8 +567,6 @@ impl<B: TrainBackend> Loop<B> {
         if status != Status::Aborted {
             // Where it stopped, so `--resume` can continue.
             self.save_checkpoint("last", em)?;
-            let size = self.config.data.image_size as usize;
-            let classes = self.p.classes.len();
             let (best, best_val) = match self.best.take() {
                 Some(best) => best,
                 None => (self.p.model()?.valid(), None),
@@ -559,18 +575,10 @@ impl<B: TrainBackend> Loop<B> {
             // this process did not see that epoch.
             val = Some(match best_val {
                 Some(v) => v,
-                None => {
-                    let (v, skipped) =
-                        super::evaluate::evaluate(&best, &self.p.val, size, classes, self.p.multi.as_ref(), None);
-                    self.skipped.note(em, "validation", &skipped);
-                    v
-                }
+                None => self.evaluate_on(em, &best, Part::Val, false),
             });
             if !self.p.test.is_empty() {
-                let (t, skipped) =
-                    super::evaluate::evaluate(&best, &self.p.test, size, classes, self.p.multi.as_ref(), None);
-                self.skipped.note(em, "test", &skipped);
-                test = Some(t);
+                test = Some(self.evaluate_on(em, &best, Part::Test, false));
             }
         }
         let summary = Summary {
