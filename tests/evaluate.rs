@@ -57,7 +57,8 @@ fn evaluate_reproduces_the_runs_test_figures_and_lists_real_mistakes() {
         metrics.auc.map(|a| (a * 1e6).round()),
         test.auc.map(|a| (a * 1e6).round())
     );
-    assert_eq!(report["source"], format!("the test split of {}", run.display()));
+    assert_eq!(report["source"], format!("test split of {}", run.display()));
+    assert_eq!(report["device"], "cpu (flex)");
 
     // Every listed mistake is an image of the split whose prediction is not its folder's class,
     // and there are as many as the matrix has off its diagonal.
@@ -190,6 +191,17 @@ fn folders_that_are_not_the_models_classes_are_refused_by_name() {
         stderr.contains("its images lie directly in it") && stderr.contains("kiln predict"),
         "{stderr}"
     );
+
+    // A device this build cannot use.
+    if !cfg!(feature = "cuda") {
+        let out = evaluate([Path::new("--device"), Path::new("cuda"), Path::new("--run"), &run]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--device cuda:0: this kiln was built without CUDA"),
+            "{stderr}"
+        );
+    }
 
     // A single-label run given a label CSV.
     let csv = tmp.path().join("labels.csv");

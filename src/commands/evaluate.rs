@@ -9,7 +9,11 @@ use anyhow::Context;
 
 use crate::commands::{ModelArgs, ModelFlags};
 use crate::config::RunConfig;
-use crate::data::{Loader, LoaderConfig, Mode, Part, Transform, TransformConfig};
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::KilnBackend;
+use crate::config::{Device, Precision};
+use crate::data::{Loader, LoaderConfig, Mode, Part, Sample, Skipped, Transform, TransformConfig};
 use crate::evaluation::{Labelled, Mistake, Mistakes, Wrong, labelled, report};
 use crate::runlog::RunDir;
 use crate::train::checkpoint;
@@ -44,6 +48,9 @@ pub struct Options {
     /// Images per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: Device,
     /// Decoding threads (0 = one per CPU core).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
@@ -125,7 +132,7 @@ fn images_of(opts: &Options, model: &Model) -> anyhow::Result<(Labelled, String)
         let part = opts.split.unwrap_or(Part::Test);
         let csv = config.data.multi_label_csv.as_deref();
         let images = labelled::from_split(&dir.split(), &config.data.root, csv, part, names)?;
-        return Ok((images, format!("the {} split of {}", part.as_str(), dir.path.display())));
+        return Ok((images, format!("{} split of {}", part.as_str(), dir.path.display())));
     }
     if let Some((dir, _)) = &model.run {
         anyhow::ensure!(
@@ -172,56 +179,28 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     for note in &images.notes {
         eprintln!("note: {note}");
     }
-    let (network, load) = model.args.open()?;
-    if let Some(why) = load.head_reset {
-        anyhow::bail!(
-            "{why}: its classifier would be freshly initialised, so there is nothing to evaluate; give the \
-             weights of a fine-tuned model (a run's checkpoint, or kiln export's file)"
-        );
-    }
-    super::check_class_count(&model.classes, &model.names, network.num_classes())?;
-    let names = &model.names;
-    let Labelled { samples, multi, .. } = images;
-    let transform = Transform::new(model.transform.clone(), Mode::Eval, 0)?;
-    let config = LoaderConfig {
-        batch_size: opts.batch_size,
-        workers: opts.workers,
-        shuffle: false,
-        ..LoaderConfig::default()
-    };
-    let loader = Loader::new(samples, transform, config)?;
-    let samples = loader.samples();
-    let mut progress = Progress::new(loader.len(), !opts.json && std::io::stderr().is_terminal());
-    let mut mistakes = Mistakes::default();
-    let size = model.transform.image_size as usize;
-    let (mut metrics, skipped) = evaluate_each(
-        &network,
-        &loader,
-        size,
-        names.len(),
-        multi.as_ref(),
-        None,
-        |indices, logits| {
-            for (&i, row) in indices.iter().zip(logits.chunks_exact(names.len())) {
-                match &multi {
-                    Some(multi) => mistakes.multi(i, &multi.multi_hot([samples[i].path.as_path()]), row),
-                    None => mistakes.single(i, samples[i].label, row),
-                }
-            }
-            progress.add(indices.len());
-        },
-    );
-    progress.done();
-    for s in &skipped {
+    let selected = crate::device::select(opts.device, Precision::F32, crate::device::Named::Flags)?;
+    let scored = crate::with_backend!(selected, |device: B| {
+        score::<<B as AutodiffBackend>::InnerBackend>(&opts, &model, images, &device)?
+    });
+    for s in &scored.skipped {
         eprintln!("warning: skipped unreadable image {}: {}", s.path.display(), s.reason);
     }
+    let Scored {
+        mut metrics,
+        samples,
+        skipped,
+        mistakes,
+    } = scored;
     let rows = report::with_images(&metrics, model.multi);
     metrics.f1_macro = report::macro_f1(&metrics, &rows);
     let wrong = mistakes.count();
     let worst = mistakes.worst(opts.worst);
     let path = |i: usize| samples[i].path.display().to_string();
+    let device = selected.to_string();
     let out = Outcome {
         model: &model,
+        device: &device,
         source: &source,
         metrics: &metrics,
         rows: &rows,
@@ -243,9 +222,65 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The model's outputs over the images, on one device.
+struct Scored {
+    metrics: EvalMetrics,
+    samples: Vec<Sample>,
+    skipped: Vec<Skipped>,
+    mistakes: Mistakes,
+}
+
+fn score<K: KilnBackend>(
+    opts: &Options,
+    model: &Model,
+    images: Labelled,
+    device: &K::Device,
+) -> anyhow::Result<Scored> {
+    let (network, load) = model.args.open_on::<K>(device)?;
+    if let Some(why) = load.head_reset {
+        anyhow::bail!(
+            "{why}: its classifier would be freshly initialised, so there is nothing to evaluate; give the \
+             weights of a fine-tuned model (a run's checkpoint, or kiln export's file)"
+        );
+    }
+    super::check_class_count(&model.classes, &model.names, network.num_classes())?;
+    let classes = model.names.len();
+    let Labelled { samples, multi, .. } = images;
+    let transform = Transform::new(model.transform.clone(), Mode::Eval, 0)?;
+    let config = LoaderConfig {
+        batch_size: opts.batch_size,
+        workers: opts.workers,
+        shuffle: false,
+        ..LoaderConfig::default()
+    };
+    let loader = Loader::new(samples, transform, config)?;
+    let samples = loader.samples();
+    let mut progress = Progress::new(loader.len(), !opts.json && std::io::stderr().is_terminal());
+    let mut mistakes = Mistakes::default();
+    let size = model.transform.image_size as usize;
+    let each = |indices: &[usize], logits: &[f32]| {
+        for (&i, row) in indices.iter().zip(logits.chunks_exact(classes)) {
+            match &multi {
+                Some(multi) => mistakes.multi(i, &multi.multi_hot([samples[i].path.as_path()]), row),
+                None => mistakes.single(i, samples[i].label, row),
+            }
+        }
+        progress.add(indices.len());
+    };
+    let (metrics, skipped) = evaluate_each(&network, &loader, size, classes, multi.as_ref(), None, each);
+    progress.done();
+    Ok(Scored {
+        metrics,
+        samples: samples.to_vec(),
+        skipped,
+        mistakes,
+    })
+}
+
 /// What an evaluation found, for printing.
 struct Outcome<'a> {
     model: &'a Model,
+    device: &'a str,
     source: &'a str,
     metrics: &'a EvalMetrics,
     /// The classes with images, a row each.
@@ -259,9 +294,10 @@ impl Outcome<'_> {
     fn text(&self, path: &impl Fn(usize) -> String, asked: usize) -> String {
         let m = self.metrics;
         let mut out = format!(
-            "{} from {} on {}: {} images{}\n{}\n",
+            "{} from {}, on {}\n{}: {} images{}\n{}\n",
             self.model.args.arch,
             self.model.described,
+            self.device,
             self.source,
             m.samples,
             match self.skipped {
@@ -349,6 +385,7 @@ impl Outcome<'_> {
             "model": self.model.args.arch.to_string(),
             "weights": self.model.described,
             "source": self.source,
+            "device": self.device,
             "classes": self.model.names,
             "metrics": self.metrics,
             "wrong": self.wrong,

@@ -80,7 +80,15 @@ impl ModelArgs {
 
     /// The model on the CPU, for inference or export (no dropout).
     pub fn open(&self) -> Result<(ResNet<Cpu>, LoadReport), crate::weights::WeightError> {
-        open_model::<Cpu>(self.arch, self.num_classes, 0.0, &self.weights, &Default::default())
+        self.open_on::<Cpu>(&Default::default())
+    }
+
+    /// The model on `device`, for inference (no dropout).
+    pub fn open_on<B: burn::prelude::Backend>(
+        &self,
+        device: &B::Device,
+    ) -> Result<(ResNet<B>, LoadReport), crate::weights::WeightError> {
+        open_model::<B>(self.arch, self.num_classes, 0.0, &self.weights, device)
     }
 }
 
