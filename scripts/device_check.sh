@@ -6,7 +6,8 @@
 # There: bash scripts/device_check.sh   (from the repo root; PyTorch is on that machine)
 #
 # Writes into $OUT (default ./device-check): nvidia-smi.txt, kiln.jsonl, torch.jsonl,
-# table.md (images/s and kiln/PyTorch ratios), train.log, dashboard.txt, check.log, cubecl.log
+# table.md (images/s and kiln/PyTorch ratios), train.log, evaluate-{cuda,cpu}.json, dashboard.txt,
+# check.log, cubecl.log
 # (the first step's kernel compiles and autotune results, time-stamped).
 set -u
 cd "$(dirname "$0")/.."
@@ -104,6 +105,20 @@ say "quickstart training on the GPU"
 timeout 60 "$KILN" train configs/quickstart.toml --no-tui --device cuda --set train.epochs=2 \
     --runs-dir /tmp/kiln-runs --name gpu-quickstart > "$OUT/train.log" 2>&1
 echo "exit $?"; tail -5 "$OUT/train.log"
+
+say "evaluate on the GPU against the CPU (the same test split, the same figures)"
+run=$(ls -d /tmp/kiln-runs/*gpu-quickstart* 2>/dev/null | tail -1)
+if [ -n "$run" ]; then
+    timeout 60 "$KILN" evaluate --run "$run" --device cuda --json > "$OUT/evaluate-cuda.json"
+    echo "exit $?"
+    timeout 60 "$KILN" evaluate --run "$run" --device cpu --json > "$OUT/evaluate-cpu.json"
+    "$PY" - "$OUT/evaluate-cuda.json" "$OUT/evaluate-cpu.json" <<'PY' || true
+import json, sys
+gpu, cpu = (json.load(open(p))["metrics"] for p in sys.argv[1:])
+print("accuracy gpu %.4f cpu %.4f; loss gpu %.6f cpu %.6f; confusion equal: %s"
+      % (gpu["accuracy"], cpu["accuracy"], gpu["loss"], cpu["loss"], gpu["confusion"] == cpu["confusion"]))
+PY
+fi
 
 say "dashboard capture"
 if [ -d .device ] && ls .device/*.deb >/dev/null 2>&1; then
