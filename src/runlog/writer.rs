@@ -35,6 +35,12 @@ impl RunDir {
 
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         anyhow::ensure!(
+            path.exists(),
+            "run directory {}{} does not exist; `kiln runs` lists the runs in runs/ (--runs-dir for another folder)",
+            path.display(),
+            crate::relative::from_cwd(path)
+        );
+        anyhow::ensure!(
             path.join("config.toml").is_file(),
             "{} is not a kiln run directory (it has no config.toml)",
             path.display()
@@ -208,6 +214,22 @@ fn append(path: &Path) -> anyhow::Result<File> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn opening_a_missing_or_foreign_folder_says_which() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = RunDir::open(&tmp.path().join("nope")).unwrap_err().to_string();
+        assert!(
+            missing
+                .ends_with("nope does not exist; `kiln runs` lists the runs in runs/ (--runs-dir for another folder)"),
+            "{missing}"
+        );
+        let foreign = RunDir::open(tmp.path()).unwrap_err().to_string();
+        assert!(
+            foreign.ends_with("is not a kiln run directory (it has no config.toml)"),
+            "{foreign}"
+        );
+    }
 
     #[test]
     fn metrics_rows_follow_the_header_the_file_started_with() {
