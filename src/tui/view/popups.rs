@@ -21,7 +21,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Some(s) => {
                 let lines = summary(app, s);
                 // Wide enough for the run directory's path where the terminal allows.
-                let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 2;
+                let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3;
                 (" run finished ", lines, widest.max(60))
             }
             None => return,
