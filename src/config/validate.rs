@@ -1,7 +1,7 @@
 //! `RunConfig::validate`: range and consistency checks whose errors name the dotted key.
 
 use super::{ClassWeights, ConfigError, LossKind, RunConfig, ScheduleKind, check_group_name};
-use crate::data::SplitRatios;
+use crate::data::{IMAGENET_MEAN, IMAGENET_STD, SplitRatios};
 
 impl RunConfig {
     /// Checks every value against its allowed range. Errors name the dotted key.
@@ -25,6 +25,7 @@ impl RunConfig {
         if let Err(e) = d.transform().validate() {
             return Err(transform_error(&e.to_string()));
         }
+        pixel_scale(d.mean, d.std)?;
         if d.multi_label_csv.is_some() && t.loss != LossKind::Bce {
             return bad(
                 "train.loss",
@@ -144,6 +145,35 @@ impl RunConfig {
 
 /// Re-keys a data-module validation message ("invalid data settings: augment.hflip is ...")
 /// to the config's dotted key (`data.augmentation.hflip`).
+/// Pixels are 0 to 1 in kiln; Caffe and OpenCV recipes give their statistics in 0-255. Here,
+/// not in the transform's own checks, so a run recorded before this rule still opens.
+fn pixel_scale(mean: [f32; 3], std: [f32; 3]) -> Result<(), ConfigError> {
+    let large: Vec<(&str, [f32; 3])> = [("data.mean", mean), ("data.std", std)]
+        .into_iter()
+        .filter(|(_, v)| v.iter().any(|x| *x > 1.0))
+        .collect();
+    let Some(&(key, _)) = large.first() else {
+        return Ok(());
+    };
+    let said: Vec<String> = large
+        .iter()
+        .map(|(key, v)| {
+            let scaled = v.map(|x| (f64::from(x) / 255.0 * 1e4).round() / 1e4);
+            format!("{key} {v:?} (divided by 255: {scaled:?})")
+        })
+        .collect();
+    let said = said.join(" and ");
+    let said = said.strip_prefix(key).map(str::trim_start).unwrap_or(&said);
+    Err(ConfigError::invalid(
+        key,
+        format!(
+            "{said} {} 0-255 pixel values, but kiln's pixels run from 0 to 1 (ImageNet's statistics are mean \
+             {IMAGENET_MEAN:?}, std {IMAGENET_STD:?})",
+            if large.len() == 1 { "looks like" } else { "look like" }
+        ),
+    ))
+}
+
 fn transform_error(message: &str) -> ConfigError {
     let msg = message.split_once(": ").map_or(message, |(_, rest)| rest);
     // The data module names its keys relative to its own struct.

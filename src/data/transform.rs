@@ -115,23 +115,6 @@ impl TransformConfig {
                 self.std, self.mean
             ));
         }
-        // Pixels are 0 to 1 here; Caffe and OpenCV recipes give their statistics in 0-255.
-        let large: Vec<String> = [("data.mean", self.mean), ("data.std", self.std)]
-            .into_iter()
-            .filter(|(_, v)| v.iter().any(|x| *x > 1.0))
-            .map(|(key, v)| {
-                let scaled = v.map(|x| (f64::from(x) / 255.0 * 1e4).round() / 1e4);
-                format!("{key} {v:?} (divided by 255: {scaled:?})")
-            })
-            .collect();
-        if !large.is_empty() {
-            return bad(format!(
-                "{} {} 0-255 pixel values, but kiln's pixels run from 0 to 1 (ImageNet's statistics are \
-                 mean {IMAGENET_MEAN:?}, std {IMAGENET_STD:?})",
-                large.join(" and "),
-                if large.len() == 1 { "looks like" } else { "look like" }
-            ));
-        }
         if !(0.0..=1.0).contains(&a.hflip) {
             return bad(format!("augment.hflip is a probability in [0, 1], got {}", a.hflip));
         }
