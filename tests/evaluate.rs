@@ -91,6 +91,40 @@ fn evaluate_reproduces_the_runs_test_figures_and_lists_real_mistakes() {
         &run,
     ]));
     assert_eq!(val["metrics"]["samples"], summary.val.expect("val metrics").samples);
+
+    // A run recorded before a rule that would refuse its config today (0-255 statistics) still
+    // evaluates and predicts.
+    let config = run.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let old = text.replace("mean = [0.485, 0.456, 0.406]", "mean = [123.675, 116.28, 103.53]");
+    assert_ne!(old, text);
+    std::fs::write(&config, old).unwrap();
+    let evaluated = evaluate([Path::new("--run"), &run]);
+    assert!(
+        evaluated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&evaluated.stderr)
+    );
+    let image = tmp
+        .path()
+        .join("data/1")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let predicted = Command::new(KILN)
+        .args(["predict", "--run"])
+        .arg(&run)
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        predicted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&predicted.stderr)
+    );
 }
 
 #[test]
@@ -179,7 +213,7 @@ fn folders_that_are_not_the_models_classes_are_refused_by_name() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 folder \"7\" is not among the model's 4 classes (0, 1, 2, 3)"),
+        stderr.contains("1 folder \"7\" is not one of the model's 4 classes (0, 1, 2, 3)"),
         "{stderr}"
     );
 
@@ -191,6 +225,15 @@ fn folders_that_are_not_the_models_classes_are_refused_by_name() {
         stderr.contains("its images lie directly in it") && stderr.contains("kiln predict"),
         "{stderr}"
     );
+
+    // Nothing readable: no figures to give.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir_all(broken.join("1")).unwrap();
+    std::fs::write(broken.join("1/a.png"), b"not a png").unwrap();
+    let out = evaluate([Path::new("--run"), &run, &broken]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("none of the 1 images of") && stderr.contains("a.png"), "{stderr}");
 
     // A device this build cannot use.
     if !cfg!(feature = "cuda") {

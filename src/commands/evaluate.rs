@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::commands::{ModelArgs, ModelFlags};
-use crate::config::RunConfig;
 use burn::tensor::backend::AutodiffBackend;
+
+use crate::commands::{ModelFlags, Trained, TransformFlags};
 
 use crate::backend::KilnBackend;
 use crate::config::{Device, Precision};
-use crate::data::{Loader, LoaderConfig, Mode, Part, Sample, Skipped, Transform, TransformConfig};
+use crate::data::{Loader, LoaderConfig, Mode, Part, Sample, Skipped, Transform};
 use crate::evaluation::{Labelled, Mistake, Mistakes, Wrong, labelled, report};
-use crate::runlog::RunDir;
 use crate::train::checkpoint;
 use crate::train::evaluate::evaluate_each;
 use crate::train::metrics::EvalMetrics;
@@ -36,7 +35,7 @@ pub struct Options {
     #[arg(long, requires = "run", conflicts_with_all = ["folder", "label_csv"], value_parser = part)]
     pub split: Option<Part>,
     /// Multi-label images: a CSV of `path,labels` (labels separated by `;`), its paths relative
-    /// to FOLDER, or to the CSV's own folder without one.
+    /// to FOLDER (default: the run's data.root, else the CSV's own folder).
     #[arg(long, value_name = "CSV")]
     pub label_csv: Option<PathBuf>,
     /// How many of the most confidently wrong images to list.
@@ -48,18 +47,14 @@ pub struct Options {
     /// Images per forward pass.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// auto, cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
-    pub device: Device,
+    /// auto, cpu, cuda or cuda:N [default: the run's train.device, else auto].
+    #[arg(long)]
+    pub device: Option<Device>,
     /// Decoding threads (0 = one per CPU core).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
-    /// Side of the centre crop fed to the model [default: 224].
-    #[arg(long)]
-    pub image_size: Option<u32>,
-    /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
-    #[arg(long)]
-    pub resize: Option<u32>,
+    #[command(flatten)]
+    pub transform: TransformFlags,
     /// A folder with one sub-folder per class, each named as one of the model's classes (a
     /// few of them will do); the root of --label-csv's paths.
     pub folder: Option<PathBuf>,
@@ -69,56 +64,45 @@ fn part(s: &str) -> Result<Part, String> {
     Part::parse(s).ok_or_else(|| format!("`{s}` is not a part of a split: give test, val or train"))
 }
 
-/// The model and what it was trained to see.
+/// The model, what it was trained to see, and its class names.
 struct Model {
-    args: ModelArgs,
+    trained: Trained,
     /// Its classes.txt and the names in it.
     classes: PathBuf,
     names: Vec<String>,
-    transform: TransformConfig,
-    /// Trained on multi-label data (a run's), or given a label CSV.
-    multi: bool,
     /// "runs/x/checkpoints/best (after epoch 8)", or the weights file.
     described: String,
-    /// The run it came from (for the images of its split).
-    run: Option<(RunDir, RunConfig)>,
 }
 
 impl Model {
     fn of(opts: &Options) -> anyhow::Result<Self> {
-        let Some(run) = &opts.run else {
-            let args = ModelArgs::from_flags(&opts.model)?;
-            let classes = opts
-                .classes
-                .clone()
-                .context("give --classes classes.txt with --model")?;
-            return Ok(Model {
-                described: args.weights.to_string(),
-                args,
-                names: super::read_class_names(&classes, None)?,
-                classes,
-                transform: TransformConfig {
-                    image_size: opts.image_size.unwrap_or(224),
-                    resize: opts.resize,
-                    ..TransformConfig::default()
-                },
-                multi: opts.label_csv.is_some(),
-                run: None,
-            });
+        let trained = match &opts.run {
+            Some(run) => Trained::of_run(run)?,
+            None => Trained::of_flags(
+                &opts.model,
+                &opts.transform,
+                opts.classes.clone(),
+                opts.label_csv.is_some(),
+            )?,
         };
-        let (args, dir, config) = ModelArgs::of_run(run)?;
-        let described = match &args.weights {
-            WeightsSpec::File(file) => file.parent().map_or_else(|| file.display().to_string(), checkpoint_of),
+        anyhow::ensure!(
+            trained.args.weights != WeightsSpec::None,
+            "--weights none is a freshly initialised model, with nothing to evaluate; give the weights of a \
+             fine-tuned model (a run's checkpoint, or kiln export's file)"
+        );
+        let described = match &trained.args.weights {
+            WeightsSpec::File(file) if trained.run.is_some() => {
+                file.parent().map_or_else(|| file.display().to_string(), checkpoint_of)
+            }
             other => other.to_string(),
         };
+        // clap asks for --classes unless --run is given, and a run has its classes.txt.
+        let classes = trained.classes.clone().context("give --classes classes.txt")?;
         Ok(Model {
-            args,
-            names: super::read_class_names(&dir.classes(), None)?,
-            classes: dir.classes(),
-            transform: config.data.transform(),
-            multi: config.data.multi_label_csv.is_some(),
+            names: super::read_class_names(&classes, None)?,
+            classes,
             described,
-            run: Some((dir, config)),
+            trained,
         })
     }
 }
@@ -127,20 +111,21 @@ impl Model {
 /// label CSV, or a part of the run's split.
 fn images_of(opts: &Options, model: &Model) -> anyhow::Result<(Labelled, String)> {
     let names = &model.names;
+    let multi = model.trained.multi_label;
     let given = opts.folder.is_some() || opts.label_csv.is_some();
-    if let Some((dir, config)) = model.run.as_ref().filter(|_| !given) {
+    if let Some((dir, config)) = model.trained.run.as_ref().filter(|_| !given) {
         let part = opts.split.unwrap_or(Part::Test);
         let csv = config.data.multi_label_csv.as_deref();
         let images = labelled::from_split(&dir.split(), &config.data.root, csv, part, names)?;
         return Ok((images, format!("{} split of {}", part.as_str(), dir.path.display())));
     }
-    if let Some((dir, _)) = &model.run {
+    if let Some((dir, _)) = &model.trained.run {
         anyhow::ensure!(
-            model.multi == opts.label_csv.is_some(),
+            multi == opts.label_csv.is_some(),
             "{} is a {} run: {}",
             dir.path.display(),
-            if model.multi { "multi-label" } else { "single-label" },
-            if model.multi {
+            if multi { "multi-label" } else { "single-label" },
+            if multi {
                 "give its images' labels with --label-csv CSV, or evaluate a part of its own split with --split"
             } else {
                 "give a FOLDER of class folders, not --label-csv"
@@ -148,9 +133,11 @@ fn images_of(opts: &Options, model: &Model) -> anyhow::Result<(Labelled, String)
         );
     }
     if let Some(csv) = &opts.label_csv {
-        let root = match &opts.folder {
-            Some(folder) => folder.clone(),
-            None => csv.parent().map(Path::to_path_buf).unwrap_or_default(),
+        // Paths as training read them: under the run's data root, unless a FOLDER is given.
+        let root = match (&opts.folder, &model.trained.run) {
+            (Some(folder), _) => folder.clone(),
+            (None, Some((_, config))) => config.data.root.clone(),
+            (None, None) => csv.parent().map(Path::to_path_buf).unwrap_or_default(),
         };
         return Ok((labelled::from_csv(csv, &root, names)?, csv.display().to_string()));
     }
@@ -174,26 +161,24 @@ fn checkpoint_of(dir: &Path) -> String {
 pub fn run(opts: Options) -> anyhow::Result<()> {
     anyhow::ensure!(opts.batch_size > 0, "--batch-size must be at least 1");
     let model = Model::of(&opts)?;
-    let (images, source) = images_of(&opts, &model)?;
-    model.transform.validate().context("invalid --image-size or --resize")?;
-    for note in &images.notes {
-        eprintln!("note: {note}");
-    }
-    let selected = crate::device::select(opts.device, Precision::F32, crate::device::Named::Flags)?;
+    let requested = match (opts.device, &model.trained.run) {
+        (Some(device), _) => device,
+        (None, Some((_, config))) => config.train.device,
+        (None, None) => Device::Auto,
+    };
+    let selected = crate::device::select(requested, Precision::F32, crate::device::Named::Flags)?;
     let scored = crate::with_backend!(selected, |device: B| {
-        score::<<B as AutodiffBackend>::InnerBackend>(&opts, &model, images, &device)?
+        score::<<B as AutodiffBackend>::InnerBackend>(&opts, &model, &device)?
     });
-    for s in &scored.skipped {
-        eprintln!("warning: skipped unreadable image {}: {}", s.path.display(), s.reason);
-    }
     let Scored {
-        mut metrics,
+        metrics,
+        source,
         samples,
         skipped,
         mistakes,
     } = scored;
-    let rows = report::with_images(&metrics, model.multi);
-    metrics.f1_macro = report::macro_f1(&metrics, &rows);
+    let rows = report::with_images(&metrics);
+    let with_images = report::macro_f1(&metrics, &rows);
     let wrong = mistakes.count();
     let worst = mistakes.worst(opts.worst);
     let path = |i: usize| samples[i].path.display().to_string();
@@ -204,6 +189,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         source: &source,
         metrics: &metrics,
         rows: &rows,
+        f1_macro: with_images,
         wrong,
         worst: &worst,
         skipped: skipped.len(),
@@ -225,28 +211,30 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 /// The model's outputs over the images, on one device.
 struct Scored {
     metrics: EvalMetrics,
+    /// What the images were, for the report's header.
+    source: String,
     samples: Vec<Sample>,
     skipped: Vec<Skipped>,
     mistakes: Mistakes,
 }
 
-fn score<K: KilnBackend>(
-    opts: &Options,
-    model: &Model,
-    images: Labelled,
-    device: &K::Device,
-) -> anyhow::Result<Scored> {
-    let (network, load) = model.args.open_on::<K>(device)?;
+fn score<K: KilnBackend>(opts: &Options, model: &Model, device: &K::Device) -> anyhow::Result<Scored> {
+    let (network, load) = model.trained.args.open_on::<K>(device)?;
     if let Some(why) = load.head_reset {
         anyhow::bail!(
             "{why}: its classifier would be freshly initialised, so there is nothing to evaluate; give the \
              weights of a fine-tuned model (a run's checkpoint, or kiln export's file)"
         );
     }
+    // Before the images are matched to the names: a wrong classes.txt would mislead there.
     super::check_class_count(&model.classes, &model.names, network.num_classes())?;
+    let (images, source) = images_of(opts, model)?;
+    for note in &images.notes {
+        eprintln!("note: {note}");
+    }
     let classes = model.names.len();
     let Labelled { samples, multi, .. } = images;
-    let transform = Transform::new(model.transform.clone(), Mode::Eval, 0)?;
+    let transform = Transform::new(model.trained.transform.clone(), Mode::Eval, 0)?;
     let config = LoaderConfig {
         batch_size: opts.batch_size,
         workers: opts.workers,
@@ -257,7 +245,7 @@ fn score<K: KilnBackend>(
     let samples = loader.samples();
     let mut progress = Progress::new(loader.len(), !opts.json && std::io::stderr().is_terminal());
     let mut mistakes = Mistakes::default();
-    let size = model.transform.image_size as usize;
+    let size = model.trained.transform.image_size as usize;
     let each = |indices: &[usize], logits: &[f32]| {
         for (&i, row) in indices.iter().zip(logits.chunks_exact(classes)) {
             match &multi {
@@ -269,8 +257,17 @@ fn score<K: KilnBackend>(
     };
     let (metrics, skipped) = evaluate_each(&network, &loader, size, classes, multi.as_ref(), None, each);
     progress.done();
+    for s in &skipped {
+        eprintln!("warning: skipped unreadable image {}: {}", s.path.display(), s.reason);
+    }
+    anyhow::ensure!(
+        metrics.samples > 0,
+        "none of the {} images of {source} could be read (named above)",
+        samples.len()
+    );
     Ok(Scored {
         metrics,
+        source,
         samples: samples.to_vec(),
         skipped,
         mistakes,
@@ -283,8 +280,9 @@ struct Outcome<'a> {
     device: &'a str,
     source: &'a str,
     metrics: &'a EvalMetrics,
-    /// The classes with images, a row each.
+    /// The classes with images, a row each, and their macro F1.
     rows: &'a [usize],
+    f1_macro: f64,
     wrong: usize,
     worst: &'a [Mistake],
     skipped: usize,
@@ -292,10 +290,14 @@ struct Outcome<'a> {
 
 impl Outcome<'_> {
     fn text(&self, path: &impl Fn(usize) -> String, asked: usize) -> String {
-        let m = self.metrics;
+        // The headline's and the table's macro F1 are over the classes the table lists.
+        let m = &EvalMetrics {
+            f1_macro: self.f1_macro,
+            ..self.metrics.clone()
+        };
         let mut out = format!(
             "{} from {}, on {}\n{}: {} images{}\n{}\n",
-            self.model.args.arch,
+            self.model.trained.args.arch,
             self.model.described,
             self.device,
             self.source,
@@ -304,12 +306,12 @@ impl Outcome<'_> {
                 0 => String::new(),
                 n => format!(" ({n} unreadable, left out and named above)"),
             },
-            report::headline(m, self.model.multi)
+            report::headline(m, self.model.trained.multi_label)
         );
         let names = &self.model.names;
         let matrix = report::in_matrix(m);
         let absent = names.len() - self.rows.len();
-        if absent > 0 && !self.model.multi {
+        if absent > 0 {
             let predicted: Vec<&str> = matrix
                 .iter()
                 .filter(|c| !self.rows.contains(c))
@@ -321,8 +323,9 @@ impl Outcome<'_> {
                 [many @ .., last] => format!(", though {} and {last} were predicted", many.join(", ")),
             };
             out += &format!(
-                "{absent} of the model's {} classes have no images here{predicted}; the rows and macro figures cover the {} with images\n",
+                "{absent} of the model's {} classes {} no images here{predicted}; the rows and macro figures cover the {} with images\n",
                 names.len(),
+                if absent == 1 { "has" } else { "have" },
                 self.rows.len()
             );
         }
@@ -331,7 +334,7 @@ impl Outcome<'_> {
         if let Some(text) = report::confusion(names, m, &matrix) {
             out += "\nconfusion (rows: true class, columns: predicted)\n";
             out += &text;
-        } else if !self.model.multi {
+        } else if !self.model.trained.multi_label {
             out += "\n(the confusion matrix has too many classes to print; --json has it)\n";
         }
         let pairs = report::most_confused(&self.model.names, m, 5);
@@ -341,6 +344,7 @@ impl Outcome<'_> {
         out += "\n";
         match (self.wrong, self.worst.len()) {
             (0, _) => out += "no mistakes\n",
+            (1, 0) => out += "1 image wrong\n",
             (_, 0) => out += &format!("{} images wrong\n", self.wrong),
             (wrong, shown) => {
                 let more = if shown < wrong && shown == asked {
@@ -382,12 +386,15 @@ impl Outcome<'_> {
             })
             .collect();
         serde_json::json!({
-            "model": self.model.args.arch.to_string(),
+            "model": self.model.trained.args.arch.to_string(),
             "weights": self.model.described,
             "source": self.source,
             "device": self.device,
             "classes": self.model.names,
             "metrics": self.metrics,
+            // The macro F1 over the classes with images (metrics.f1_macro is over every class).
+            "f1_macro_with_images": self.f1_macro,
+            "classes_with_images": self.rows.iter().map(|&c| &self.model.names[c]).collect::<Vec<_>>(),
             "wrong": self.wrong,
             "worst": worst,
         })

@@ -12,18 +12,20 @@ pub mod show;
 pub mod train;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::backend::Cpu;
 use crate::config::RunConfig;
+use crate::data::TransformConfig;
 use crate::model::{Arch, ResNet};
 use crate::runlog::RunDir;
 use crate::train::checkpoint;
 use crate::weights::{LoadReport, WeightsSpec, open_model};
 
-/// `predict`'s and `export`'s model flags, each required unless the command's `--run` is given.
+/// `predict`'s, `evaluate`'s and `export`'s model flags, each required unless the command's
+/// `--run` is given.
 #[derive(Debug, clap::Args)]
 pub struct ModelFlags {
     /// resnet18, resnet34, resnet50, resnet101 or resnet152.
@@ -92,6 +94,66 @@ impl ModelArgs {
     }
 }
 
+/// `predict`'s and `evaluate`'s transform flags (a run brings its own transform).
+#[derive(Debug, clap::Args)]
+pub struct TransformFlags {
+    /// Side of the centre crop fed to the model [default: 224].
+    #[arg(long)]
+    pub image_size: Option<u32>,
+    /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
+    #[arg(long)]
+    pub resize: Option<u32>,
+}
+
+/// A trained model and what it was trained to see: from a run directory, or from flags.
+pub struct Trained {
+    pub args: ModelArgs,
+    /// Its classes.txt, if known.
+    pub classes: Option<PathBuf>,
+    pub transform: TransformConfig,
+    /// One sigmoid per label rather than a softmax.
+    pub multi_label: bool,
+    /// The run it came from.
+    pub run: Option<(RunDir, RunConfig)>,
+}
+
+impl Trained {
+    /// Everything from the run directory, as its training saw it.
+    pub fn of_run(run: &Path) -> anyhow::Result<Self> {
+        let (args, dir, config) = ModelArgs::of_run(run)?;
+        Ok(Trained {
+            args,
+            classes: Some(dir.classes()),
+            transform: config.data.transform(),
+            multi_label: config.data.multi_label_csv.is_some(),
+            run: Some((dir, config)),
+        })
+    }
+
+    /// From the model, transform and class flags; `multi_label` as the command knows it.
+    pub fn of_flags(
+        model: &ModelFlags,
+        transform: &TransformFlags,
+        classes: Option<PathBuf>,
+        multi_label: bool,
+    ) -> anyhow::Result<Self> {
+        let transform = TransformConfig {
+            image_size: transform.image_size.unwrap_or(224),
+            resize: transform.resize,
+            ..TransformConfig::default()
+        };
+        // A run's transform was validated with its config; this checks the flags'.
+        transform.validate().context("invalid --image-size or --resize")?;
+        Ok(Trained {
+            args: ModelArgs::from_flags(model)?,
+            classes,
+            transform,
+            multi_label,
+            run: None,
+        })
+    }
+}
+
 /// Writes `text` to stdout; a reader that stopped early (`kiln show RUN | head`) is no error.
 pub fn print_all(text: &str) -> std::io::Result<()> {
     print_while_read(text).map(|_| ())
@@ -117,6 +179,11 @@ pub fn read_class_names(path: &Path, count: Option<usize>) -> anyhow::Result<Vec
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
+    anyhow::ensure!(
+        !names.is_empty(),
+        "{} lists no class names; give the classes.txt of the run that made these weights",
+        path.display()
+    );
     if let Some(count) = count {
         check_class_count(path, &names, count)?;
     }

@@ -1,9 +1,7 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
-
-use crate::commands::{ModelArgs, ModelFlags};
-use crate::data::{IMAGE_EXTENSIONS, TransformConfig, eval_tensor_rgb, images_under, load_rgb};
+use crate::commands::{ModelFlags, Trained, TransformFlags};
+use crate::data::{IMAGE_EXTENSIONS, eval_tensor_rgb, images_under, load_rgb};
 use crate::predict::{Prediction, predict};
 
 #[derive(Debug, clap::Args)]
@@ -27,61 +25,23 @@ pub struct Options {
     /// probability is above 50 % is shown as present.
     #[arg(long)]
     pub multi_label: bool,
-    /// Side of the centre crop fed to the model [default: 224].
-    #[arg(long)]
-    pub image_size: Option<u32>,
-    /// Shorter side after resizing, before the crop (default: image size x 8/7, as torchvision).
-    #[arg(long)]
-    pub resize: Option<u32>,
+    #[command(flatten)]
+    pub transform: TransformFlags,
     /// Image files, and folders: every image inside a folder, at any depth, in name order.
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-}
-
-/// What to predict with: the model, its class names file, its transform and its kind.
-struct Setup {
-    model: ModelArgs,
-    classes: Option<PathBuf>,
-    transform: TransformConfig,
-    multi_label: bool,
-}
-
-impl Setup {
-    fn of(opts: &Options) -> anyhow::Result<Self> {
-        if let Some(run) = &opts.run {
-            return Self::of_run(run);
-        }
-        Ok(Setup {
-            model: ModelArgs::from_flags(&opts.model)?,
-            classes: opts.classes.clone(),
-            transform: TransformConfig {
-                image_size: opts.image_size.unwrap_or(224),
-                resize: opts.resize,
-                ..TransformConfig::default()
-            },
-            multi_label: opts.multi_label,
-        })
-    }
-
-    /// Everything from the run directory, as its training saw it.
-    fn of_run(run: &Path) -> anyhow::Result<Self> {
-        let (model, dir, config) = ModelArgs::of_run(run)?;
-        Ok(Setup {
-            model,
-            classes: Some(dir.classes()),
-            transform: config.data.transform(),
-            multi_label: config.data.multi_label_csv.is_some(),
-        })
-    }
 }
 
 /// Images go through the model this many at a time, bounding memory for long lists.
 const CHUNK: usize = 16;
 
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let setup = Setup::of(&opts)?;
+    let setup = match &opts.run {
+        Some(run) => Trained::of_run(run)?,
+        None => Trained::of_flags(&opts.model, &opts.transform, opts.classes.clone(), opts.multi_label)?,
+    };
     let images = expand(&opts.images)?;
-    let (model, report) = setup.model.open()?;
+    let (model, report) = setup.args.open()?;
     if let Some(why) = report.head_reset {
         eprintln!("warning: {why}; fc was freshly initialised, its predictions are untrained");
     }
@@ -90,8 +50,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         None => (0..model.num_classes()).map(|i| format!("class {i}")).collect(),
     };
     let transform = setup.transform;
-    // A run's transform was validated with its config; this checks the flags'.
-    transform.validate().context("invalid --image-size")?;
     let size = transform.image_size as usize;
 
     // BatchNorm folded into the convolutions once: inference then skips its passes.

@@ -34,13 +34,14 @@ pub fn from_folder(dir: &Path, classes: &[String]) -> anyhow::Result<Labelled> {
         .collect();
     if !unknown.is_empty() {
         anyhow::bail!(
-            "{}: {} {} not among the model's {} classes ({}); each sub-folder must be named as the class of \
-             the images in it",
+            "{}: {} {} not one of the model's {} classes ({}); each sub-folder must be named as the class of \
+             the images in it: rename or move {}",
             dir.display(),
             plural(unknown.len(), "folder", "folders"),
             are(&unknown),
             classes.len(),
-            named(classes)
+            named(classes),
+            if unknown.len() == 1 { "it" } else { "them" }
         );
     }
     let mut samples = Vec::new();
@@ -84,21 +85,28 @@ pub fn from_folder(dir: &Path, classes: &[String]) -> anyhow::Result<Labelled> {
 
 /// A multi-label CSV (`path,labels`, paths relative to `root`) whose labels are among `classes`.
 pub fn from_csv(csv: &Path, root: &Path, classes: &[String]) -> anyhow::Result<Labelled> {
-    let labels = MultiLabels::read(csv, root)?;
-    let labels = labels.in_classes(classes).map_err(|unknown| {
-        anyhow::anyhow!(
-            "{}: {} {} not among the model's {} labels ({})",
-            csv.display(),
-            plural(unknown.len(), "label", "labels"),
-            are(&unknown.iter().map(String::as_str).collect::<Vec<_>>()),
-            classes.len(),
-            named(classes)
-        )
-    })?;
+    let labels = labels_in(csv, root, classes)?;
     Ok(Labelled {
         samples: labels.samples(),
         multi: Some(labels),
         notes: Vec::new(),
+    })
+}
+
+/// The CSV's label sets, indexed into `classes`, whose labels it must not go beyond.
+fn labels_in(csv: &Path, root: &Path, classes: &[String]) -> anyhow::Result<MultiLabels> {
+    MultiLabels::read(csv, root)?.in_classes(classes).map_err(|unknown| {
+        anyhow::anyhow!(
+            "{}: {} {} not among the model's {} labels ({}); leave out the rows that carry {}, or evaluate \
+             a model trained with {}",
+            csv.display(),
+            plural(unknown.len(), "label", "labels"),
+            are(&unknown.iter().map(String::as_str).collect::<Vec<_>>()),
+            classes.len(),
+            named(classes),
+            if unknown.len() == 1 { "it" } else { "them" },
+            if unknown.len() == 1 { "it" } else { "them" }
+        )
     })
 }
 
@@ -114,23 +122,23 @@ pub fn from_split(
     let split = Split::read_manifest(manifest, root)?;
     let (split, multi) = match labels {
         Some(csv) => {
-            let multi = MultiLabels::read(csv, root)?
-                .in_classes(classes)
-                .map_err(|unknown| anyhow::anyhow!("{}: labels {unknown:?} are not the run's", csv.display()))?;
+            let multi = labels_in(csv, root, classes)?;
             (multi.relabel(split, manifest)?, Some(multi))
         }
         None => (split, None),
     };
     let mut samples = Vec::with_capacity(split.part(part).len());
     for sample in split.part(part) {
-        let name = &split.classes[sample.label];
-        // A multi-label manifest writes "-" for an image without labels; its labels are the CSV's.
+        // A multi-label image's labels are the CSV's (its Sample::label is only a stratum, one
+        // past the labels for an image without any).
         let label = match &multi {
             Some(_) => sample.label,
-            None => classes
-                .iter()
-                .position(|c| c == name)
-                .with_context(|| format!("{}: class {name:?} is not in the run's classes.txt", manifest.display()))?,
+            None => {
+                let name = &split.classes[sample.label];
+                classes.iter().position(|c| c == name).with_context(|| {
+                    format!("{}: class {name:?} is not in the run's classes.txt", manifest.display())
+                })?
+            }
         };
         samples.push(Sample {
             path: sample.path.clone(),

@@ -54,16 +54,17 @@ impl Mistakes {
         });
     }
 
-    /// A multi-label image's logits and its multi-hot `truth`: a mistake when any label's
-    /// sigmoid falls on the wrong side of 50 %.
+    /// A multi-label image's logits and its multi-hot `truth`: a mistake when any label is
+    /// predicted wrong (a logit above 0, a sigmoid above 50 %, means present, as the metrics
+    /// count it; the logit decides, so a sigmoid rounded to 0.5 cannot disagree with them).
     pub fn multi(&mut self, image: usize, truth: &[f32], logits: &[f32]) {
         let p = Prediction::from_multi_label_logits(logits.to_vec()).probabilities;
-        let mut wrong: Vec<(usize, f32, bool)> = p
+        let mut wrong: Vec<(usize, f32, bool)> = logits
             .iter()
             .zip(truth)
             .enumerate()
-            .filter(|(_, (p, t))| (**p > 0.5) != (**t > 0.5))
-            .map(|(c, (&p, &t))| (c, p, t > 0.5))
+            .filter(|(_, (l, t))| (**l > 0.0) != (**t > 0.5))
+            .map(|(c, (_, &t))| (c, p[c], t > 0.5))
             .collect();
         let distance = |&(_, p, present): &(usize, f32, bool)| if present { 1.0 - p } else { p };
         wrong.sort_by(|a, b| distance(b).total_cmp(&distance(a)));

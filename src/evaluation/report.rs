@@ -13,12 +13,11 @@ const NAME_WIDTH: usize = 24;
 /// Column headers of the matrix are the names when all are this short, else row numbers.
 const SHORT_NAME: usize = 5;
 
-/// The classes a report's rows and macro means cover: those with images. A folder of a few of
-/// the model's classes would otherwise list every other class at 0 and average it into the
-/// macro F1 (sklearn's `f1_score(labels=...)` with the labels present). Multi-label: every label.
-pub fn with_images(m: &EvalMetrics, multi: bool) -> Vec<usize> {
-    let classes = m.support.len();
-    (0..classes).filter(|&c| multi || m.support[c] > 0).collect()
+/// The classes (multi-label: labels) a report's rows and macro means cover: those with images.
+/// A folder of a few of the model's classes would otherwise list every other class at 0 and
+/// average it into the macro F1 (sklearn's `f1_score(labels=...)` with the labels present).
+pub fn with_images(m: &EvalMetrics) -> Vec<usize> {
+    (0..m.support.len()).filter(|&c| m.support[c] > 0).collect()
 }
 
 /// The classes with images or predictions: the confusion matrix's rows and columns, so that a
@@ -54,7 +53,7 @@ pub fn headline(m: &EvalMetrics, multi: bool) -> String {
         Some(auc) => {
             let _ = write!(line, "  ROC AUC {auc:.3}");
         }
-        None => line += "  ROC AUC undefined (needs images with and without a class)",
+        None => line += "  ROC AUC - (no class has images both with and without it, or too many scores to keep)",
     }
     line
 }
@@ -235,15 +234,13 @@ mod tests {
     #[test]
     fn rows_and_means_cover_the_classes_with_images_and_the_matrix_those_predicted_too() {
         let m = metrics();
-        assert_eq!(with_images(&m, false), [0, 1]);
-        assert_eq!(macro_f1(&m, &with_images(&m, false)), (1.0 + 2.0 / 3.0) / 2.0);
+        assert_eq!(with_images(&m), [0, 1]);
+        assert_eq!(macro_f1(&m, &with_images(&m)), (1.0 + 2.0 / 3.0) / 2.0);
         // "fox" has no images but was predicted once: the matrix shows it.
         assert_eq!(in_matrix(&m), [0, 1, 2]);
         let mut right = metrics();
         right.confusion = vec![vec![3, 0, 0], vec![0, 2, 0], vec![0, 0, 0]];
         assert_eq!(in_matrix(&right), [0, 1]);
-        // A multi-label report keeps every label.
-        assert_eq!(with_images(&m, true), [0, 1, 2]);
     }
 
     #[test]
