@@ -28,12 +28,12 @@ fn a_loss_that_swings_up_early_gets_the_recipes_advice_once() {
         "train.lr=0.1",
         "train.head_lr=0.1",
     ];
-    let said: Vec<String> = warnings_of_run(&sets)
-        .into_iter()
-        .filter(|w| w.starts_with("the loss swings up early"))
-        .collect();
+    let warnings = warnings_of_run(&sets);
+    let said: Vec<&String> = warnings.iter().filter(|w| w.starts_with("the loss swings up early")).collect();
     assert_eq!(said.len(), 1, "{said:#?}");
     assert!(said[0].contains("learning rate is likely too high"), "{}", said[0]);
+    // Whatever the loss does next, the opposite advice does not follow.
+    assert!(!warnings.iter().any(|w| w.starts_with("slow convergence")), "{warnings:#?}");
 }
 
 #[test]

@@ -233,7 +233,10 @@ fn folders_that_are_not_the_models_classes_are_refused_by_name() {
     let out = evaluate([Path::new("--run"), &run, &broken]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("none of the 1 images of") && stderr.contains("a.png"), "{stderr}");
+    assert!(
+        stderr.contains("none of the 1 images of") && stderr.contains("a.png"),
+        "{stderr}"
+    );
 
     // A device this build cannot use.
     if !cfg!(feature = "cuda") {
