@@ -29,11 +29,17 @@ fn a_loss_that_swings_up_early_gets_the_recipes_advice_once() {
         "train.head_lr=0.1",
     ];
     let warnings = warnings_of_run(&sets);
-    let said: Vec<&String> = warnings.iter().filter(|w| w.starts_with("the loss swings up early")).collect();
+    let said: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.starts_with("the loss swings up early"))
+        .collect();
     assert_eq!(said.len(), 1, "{said:#?}");
     assert!(said[0].contains("learning rate is likely too high"), "{}", said[0]);
     // Whatever the loss does next, the opposite advice does not follow.
-    assert!(!warnings.iter().any(|w| w.starts_with("slow convergence")), "{warnings:#?}");
+    assert!(
+        !warnings.iter().any(|w| w.starts_with("slow convergence")),
+        "{warnings:#?}"
+    );
 }
 
 #[test]

@@ -104,9 +104,21 @@ fn ctrl_c_ends_the_sweep_with_its_table_and_unreadable_images_are_said_once() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{rest}{stderr}");
+    assert!(rest.contains("train.lr        loss"), "{rest}");
+    let steps: usize = rest
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("stopped at step ")?
+                .strip_suffix(" by Ctrl-C")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{rest}"));
+    // More than an epoch of 8 batches went by, so the broken file was met more than once.
+    assert!(steps > 8, "{rest}");
     assert!(
-        rest.contains(" by Ctrl-C\n") && rest.contains("train.lr        loss"),
-        "{rest}"
+        stderr.contains("stopping the sweep after this step; Ctrl-C again to quit"),
+        "{stderr}"
     );
     assert_eq!(stderr.matches("broken.png").count(), 1, "{stderr}");
     assert!(stderr.contains("skipped unreadable training image"), "{stderr}");

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::config::RunConfig;
 use crate::runlog::{RunDir, RunLog};
@@ -69,17 +69,30 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
         resume: false,
     };
     // Ctrl-C ends the sweep at its step: the table so far is printed and the scratch removed.
+    // Again, and kiln leaves at once (removing the scratch itself).
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))?;
-    let swept = crate::with_backend!(selected, |device: B| {
-        let mut prepared = setup::prepare::<B>(&job, &device, &label, &mut em)?;
-        // The data warnings setup gives (imbalance, unreadable files) matter to the sweep too.
-        for record in rx.try_iter() {
-            if let Event::Warning { message } = record.event {
-                eprintln!("warning: {message}");
-            }
+    let presses = AtomicUsize::new(0);
+    let scratch_path = scratch.0.clone();
+    ctrlc::set_handler(move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            eprintln!("stopping the sweep after this step; Ctrl-C again to quit");
+            flag.store(true, Ordering::Relaxed);
+        } else {
+            let _ = std::fs::remove_dir_all(&scratch_path);
+            std::process::exit(130);
         }
+    })?;
+    let ratios = ratios(&config);
+    let swept = crate::with_backend!(selected, |device: B| {
+        let prepared = setup::prepare::<B>(&job, &device, &label, &mut em);
+        // The data warnings setup gives (imbalance, files that are not images) matter here too.
+        print_warnings(&rx);
+        let mut prepared = prepared?;
+        let own = ratios
+            .iter()
+            .map(|(key, r)| format!("{key} {r:.3}x"))
+            .collect::<Vec<_>>();
         super::print_all(&format!(
             "lr-find: {} on {label}, {} training images, batches of {}; train.lr {:.1e} to {:.1e} over at most {} steps{}\n",
             config.model.arch,
@@ -88,27 +101,27 @@ pub fn run(mut opts: Options) -> anyhow::Result<()> {
             plan.min,
             plan.max,
             plan.steps,
-            match ratios(&config) {
-                r if r.is_empty() => String::new(),
-                r => format!(
-                    " ({})",
-                    r.iter()
-                        .map(|(key, r)| format!("{key} {r:.3}x"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+            if own.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", own.join(", "))
             }
         ))?;
-        sweep(&mut prepared, &config, &plan, &device, &stop)?
+        let swept = sweep(&mut prepared, &config, &plan, &device, &stop, &mut em);
+        // Unreadable images, even when none was left to sweep with.
+        print_warnings(&rx);
+        swept?
     });
-    for s in &swept.skipped {
-        eprintln!(
-            "warning: skipped unreadable training image {}: {}",
-            s.path.display(),
-            s.reason
-        );
+    Ok(super::print_all(&report(&swept, &opts.config, &ratios))?)
+}
+
+/// The warnings the run sent so far.
+fn print_warnings(rx: &std::sync::mpsc::Receiver<crate::train::event::Record>) {
+    for record in rx.try_iter() {
+        if let Event::Warning { message } = record.event {
+            eprintln!("warning: {message}");
+        }
     }
-    Ok(super::print_all(&report(&swept, &opts.config, &config))?)
 }
 
 /// Each group whose learning rate is not `train.lr` (the head's `head_lr`, `train.group_lr`'s
@@ -127,7 +140,7 @@ fn ratios(config: &RunConfig) -> Vec<(String, f64)> {
 }
 
 /// The table, why the sweep ended, and what to train with.
-fn report(swept: &Swept, path: &Path, config: &RunConfig) -> String {
+fn report(swept: &Swept, path: &Path, ratios: &[(String, f64)]) -> String {
     let Swept { curve, end, .. } = swept;
     let points = &curve.points;
     let every = points.len().div_ceil(ROWS).max(1);
@@ -160,7 +173,7 @@ fn report(swept: &Swept, path: &Path, config: &RunConfig) -> String {
     };
     match curve.suggestion() {
         Some(s) => {
-            let others: String = ratios(config)
+            let others: String = ratios
                 .iter()
                 .map(|(key, r)| format!(" --set {key}={:.1e}", s.steepest * r))
                 .collect();
@@ -172,6 +185,12 @@ fn report(swept: &Swept, path: &Path, config: &RunConfig) -> String {
                 super::shell_quoted(&path.display().to_string()),
                 s.steepest
             );
+            if *end == End::Interrupted {
+                out += "  (the sweep was stopped before its loss turned up: the lowest point may lie further on)\n";
+            }
+        }
+        None if *end == End::Interrupted => {
+            out += "no suggestion: the sweep was stopped before its loss fell; let it run longer\n";
         }
         None => {
             out += "no suggestion: the loss never fell; widen the range (--min-lr, --max-lr) or check the data\n";

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::prelude::*;
 
+use super::emitter::Emitter;
 use super::loss_scale::Verdict;
 use super::setup::Prepared;
 use super::step::{StepInput, StepSettings, train_step};
 use super::targets::Targets;
+use super::trainer::skipped::SkippedImages;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::data::Skipped;
 
 /// The sweep: `steps` learning rates from `min` to `max`, evenly spaced in log.
 #[derive(Debug, Clone, Copy)]
@@ -60,12 +61,11 @@ pub enum End {
     Interrupted,
 }
 
-/// What a sweep found: the curve, why it ended, and the unreadable images it met (each once).
+/// What a sweep found: the curve and why it ended.
 #[derive(Debug)]
 pub struct Swept {
     pub curve: Curve,
     pub end: End,
-    pub skipped: Vec<Skipped>,
 }
 
 /// Adds each step's loss and says when to stop.
@@ -129,13 +129,15 @@ pub struct Suggestion {
 }
 
 /// Runs the sweep on the run's training data, in the loader's order, epoch after epoch, until
-/// the plan or the loss ends it, or `stop` is set.
+/// the plan or the loss ends it, or `stop` is set. Unreadable images are warned of through
+/// `em`, each once, as they are met.
 pub fn sweep<B: TrainBackend>(
     p: &mut Prepared<B>,
     config: &RunConfig,
     plan: &Plan,
     device: &B::Device,
     stop: &AtomicBool,
+    em: &mut Emitter,
 ) -> anyhow::Result<Swept> {
     let size = config.data.image_size as usize;
     let trains = config.train.frozen_bn_trains();
@@ -143,26 +145,23 @@ pub fn sweep<B: TrainBackend>(
     let prefix = (p.model.as_ref()).and_then(|model| p.state.freeze.folded_prefix(model, trains));
     let mut curve = Curve::default();
     // A broken file is met again each epoch; it is said once.
-    let mut skipped = BTreeMap::new();
+    let mut skipped = SkippedImages::default();
     let mut step = 0;
-    let done = |curve, end, skipped: BTreeMap<_, _>| {
-        let skipped = skipped
-            .into_iter()
-            .map(|(path, reason)| Skipped { path, reason })
-            .collect();
-        Ok(Swept { curve, end, skipped })
-    };
     for epoch in 1.. {
         let before = step;
         for batch in p.train.epoch(epoch) {
-            for s in batch.skipped {
-                skipped.entry(s.path).or_insert(s.reason);
-            }
+            skipped.note(em, "training", &batch.skipped);
             if step == plan.steps {
-                return done(curve, End::Planned, skipped);
+                return Ok(Swept {
+                    curve,
+                    end: End::Planned,
+                });
             }
             if stop.load(Ordering::Relaxed) {
-                return done(curve, End::Interrupted, skipped);
+                return Ok(Swept {
+                    curve,
+                    end: End::Interrupted,
+                });
             }
             // A lone image cannot train every BatchNorm; an empty batch had only unreadable files.
             let n = batch.labels.len();
@@ -207,7 +206,10 @@ pub fn sweep<B: TrainBackend>(
                 None => !result.applied,
             };
             if !curve.push(lr, result.loss) || diverged {
-                return done(curve, End::BlewUp, skipped);
+                return Ok(Swept {
+                    curve,
+                    end: End::BlewUp,
+                });
             }
         }
         anyhow::ensure!(step > before, "no training batch of two or more images to sweep with");

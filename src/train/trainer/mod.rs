@@ -28,7 +28,7 @@ use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
 
 mod cache;
-mod skipped;
+pub(crate) mod skipped;
 
 use skipped::SkippedImages;
 

@@ -11,11 +11,11 @@ use crate::train::emitter::Emitter;
 use crate::train::event::Event;
 
 #[derive(Default)]
-pub(super) struct SkippedImages(BTreeSet<PathBuf>);
+pub(crate) struct SkippedImages(BTreeSet<PathBuf>);
 
 impl SkippedImages {
     /// Warns of each image of `skipped` not met before, in the `split` it belongs to.
-    pub(super) fn note(&mut self, em: &mut Emitter, split: &str, skipped: &[Skipped]) {
+    pub(crate) fn note(&mut self, em: &mut Emitter, split: &str, skipped: &[Skipped]) {
         for s in skipped {
             if self.0.insert(s.path.clone()) {
                 em.emit(Event::Warning {
@@ -26,7 +26,7 @@ impl SkippedImages {
     }
 
     /// The files met so far.
-    pub(super) fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.0.len()
     }
 }
