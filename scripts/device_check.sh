@@ -112,11 +112,14 @@ if [ -n "$run" ]; then
     timeout 60 "$KILN" evaluate --run "$run" --device cuda --json > "$OUT/evaluate-cuda.json"
     echo "exit $?"
     timeout 60 "$KILN" evaluate --run "$run" --device cpu --json > "$OUT/evaluate-cpu.json"
+    echo "exit $?"
     "$PY" - "$OUT/evaluate-cuda.json" "$OUT/evaluate-cpu.json" <<'PY' || true
 import json, sys
 gpu, cpu = (json.load(open(p))["metrics"] for p in sys.argv[1:])
-print("accuracy gpu %.4f cpu %.4f; loss gpu %.6f cpu %.6f; confusion equal: %s"
-      % (gpu["accuracy"], cpu["accuracy"], gpu["loss"], cpu["loss"], gpu["confusion"] == cpu["confusion"]))
+same = gpu["confusion"] == cpu["confusion"] and abs(gpu["loss"] - cpu["loss"]) < 1e-3
+print("accuracy gpu %.4f cpu %.4f; loss gpu %.6f cpu %.6f; %s"
+      % (gpu["accuracy"], cpu["accuracy"], gpu["loss"], cpu["loss"],
+         "same figures" if same else "MISMATCH (confusion differs or loss off by 1e-3 or more)"))
 PY
 fi
 

@@ -202,14 +202,13 @@ impl Printer {
 
     /// What to run on the finished run's weights, if it has any.
     fn next(&self, s: &Summary) -> String {
-        match &self.run_dir {
-            Some(dir) if s.status != crate::train::event::Status::Failed => {
-                let dir = crate::commands::shell_quoted(dir);
-                format!(
-                    "\nnext: kiln evaluate --run {dir} (a row per class, its surest mistakes); kiln predict --run {dir} IMAGE..."
-                )
-            }
-            _ => String::new(),
+        let next = self
+            .run_dir
+            .as_deref()
+            .map(|dir| crate::commands::next_commands(s, dir));
+        match next.filter(|n| !n.is_empty()) {
+            Some(commands) => format!("\nnext: {}", commands.join("; ")),
+            None => String::new(),
         }
     }
 
@@ -339,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn a_finished_run_names_the_commands_for_its_weights_unless_it_failed() {
+    fn a_finished_run_names_the_commands_for_its_weights_if_it_kept_any() {
         use crate::train::event::Status;
         use crate::tui::fixtures::{record, started, summary};
         let mut printer = Printer::new(1);
@@ -350,11 +349,31 @@ mod tests {
         let text = printer.line(&finished(Status::Completed)).unwrap();
         assert_eq!(
             text.lines().last().unwrap(),
-            "next: kiln evaluate --run 'runs/my run' (a row per class, its surest mistakes); kiln predict --run \
-             'runs/my run' IMAGE..."
+            "next: kiln evaluate --run 'runs/my run'; kiln predict --run 'runs/my run' IMAGE..."
         );
         let failed = printer.line(&finished(Status::Failed)).unwrap();
         assert!(!failed.contains("next:"), "{failed}");
+        // Aborted before any epoch ended: no checkpoint to evaluate.
+        let aborted = Summary {
+            best_epoch: None,
+            ..summary(Status::Aborted)
+        };
+        let text = printer
+            .line(&record(0.0, 3, 1, Event::Finished(Box::new(aborted))))
+            .unwrap();
+        assert!(!text.contains("next:"), "{text}");
+        // No test split: the validation split is the one to look at.
+        let untested = Summary {
+            test: None,
+            ..summary(Status::Completed)
+        };
+        let text = printer
+            .line(&record(0.0, 22, 2, Event::Finished(Box::new(untested))))
+            .unwrap();
+        assert!(
+            text.contains("next: kiln evaluate --run 'runs/my run' --split val;"),
+            "{text}"
+        );
     }
 
     #[test]

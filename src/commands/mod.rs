@@ -209,3 +209,23 @@ pub fn shell_quoted(path: &str) -> String {
         false => format!("'{}'", path.replace('\'', r"'\''")),
     }
 }
+
+/// The commands to run next on a finished run's weights: none for a failed run, or an aborted
+/// one that kept no checkpoint; `evaluate` on the validation split where there is no test split.
+pub fn next_commands(summary: &crate::train::event::Summary, run_dir: &str) -> Vec<String> {
+    use crate::train::event::Status;
+    let has_weights = match summary.status {
+        Status::Failed => false,
+        Status::Aborted => summary.best_epoch.is_some(),
+        Status::Completed | Status::EarlyStopped | Status::Stopped => true,
+    };
+    if !has_weights {
+        return Vec::new();
+    }
+    let dir = shell_quoted(run_dir);
+    let split = if summary.test.is_some() { "" } else { " --split val" };
+    vec![
+        format!("kiln evaluate --run {dir}{split}"),
+        format!("kiln predict --run {dir} IMAGE..."),
+    ]
+}

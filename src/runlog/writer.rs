@@ -36,7 +36,7 @@ impl RunDir {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         anyhow::ensure!(
             path.exists(),
-            "run directory {}{} does not exist; `kiln runs` lists the runs in runs/ (--runs-dir for another folder)",
+            "run directory {}{} does not exist; `kiln runs` lists the runs in runs/ (`kiln runs DIR` those in DIR)",
             path.display(),
             crate::relative::from_cwd(path)
         );
@@ -221,7 +221,7 @@ mod tests {
         let missing = RunDir::open(&tmp.path().join("nope")).unwrap_err().to_string();
         assert!(
             missing
-                .ends_with("nope does not exist; `kiln runs` lists the runs in runs/ (--runs-dir for another folder)"),
+                .ends_with("nope does not exist; `kiln runs` lists the runs in runs/ (`kiln runs DIR` those in DIR)"),
             "{missing}"
         );
         let foreign = RunDir::open(tmp.path()).unwrap_err().to_string();

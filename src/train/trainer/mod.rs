@@ -22,7 +22,6 @@ use super::step::{StepInput, StepResult, StepSettings, train_step};
 use super::targets::Targets;
 use crate::backend::TrainBackend;
 use crate::config::RunConfig;
-use crate::data::Part;
 use crate::model::{BnMode, BnModes, FoldedPrefix, ResNet, stage_side};
 use crate::runlog::{RunDir, RunLog};
 use crate::telemetry::{GpuProbe, Sampler};
@@ -31,6 +30,13 @@ mod cache;
 pub(crate) mod skipped;
 
 use skipped::SkippedImages;
+
+/// The images a model is scored on, apart from those it trains on.
+#[derive(Clone, Copy)]
+enum HeldOut {
+    Val,
+    Test,
+}
 
 /// How often the hardware is sampled (the dashboard's hardware panel wants 1–2 Hz).
 const TELEMETRY_INTERVAL: Duration = Duration::from_millis(1000);
@@ -470,16 +476,16 @@ impl<B: TrainBackend> Loop<B> {
         &mut self,
         em: &mut Emitter,
         model: &ResNet<B::InnerBackend>,
-        part: Part,
+        held: HeldOut,
         cached: bool,
     ) -> EvalMetrics {
         let size = self.config.data.image_size as usize;
         let classes = self.p.classes.len();
-        let (loader, split) = match part {
-            Part::Test => (&self.p.test, "test"),
-            Part::Train | Part::Val => (&self.p.val, "validation"),
+        let (loader, split) = match held {
+            HeldOut::Val => (&self.p.val, "validation"),
+            HeldOut::Test => (&self.p.test, "test"),
         };
-        let cache = self.val_features.as_mut().filter(|_| cached && part == Part::Val);
+        let cache = self.val_features.as_mut().filter(|_| cached);
         let (metrics, skipped) = super::evaluate::evaluate(model, loader, size, classes, self.p.multi.as_ref(), cache);
         self.skipped.note(em, split, &skipped);
         metrics
@@ -490,7 +496,7 @@ impl<B: TrainBackend> Loop<B> {
     fn end_epoch(&mut self, em: &mut Emitter) -> anyhow::Result<bool> {
         let epoch_started = self.p.epoch_started;
         let current = self.p.model()?.valid();
-        let val = self.evaluate_on(em, &current, Part::Val, true);
+        let val = self.evaluate_on(em, &current, HeldOut::Val, true);
         let metric = self.config.train.early_stop_metric.value(&val);
         // Without validation images every epoch is the best so far: `best` follows the last.
         let improved = match self.p.state.best_metric {
@@ -580,10 +586,10 @@ impl<B: TrainBackend> Loop<B> {
             // this process did not see that epoch.
             val = Some(match best_val {
                 Some(v) => v,
-                None => self.evaluate_on(em, &best, Part::Val, false),
+                None => self.evaluate_on(em, &best, HeldOut::Val, false),
             });
             if !self.p.test.is_empty() {
-                test = Some(self.evaluate_on(em, &best, Part::Test, false));
+                test = Some(self.evaluate_on(em, &best, HeldOut::Test, false));
             }
         }
         let summary = Summary {

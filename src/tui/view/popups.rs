@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::format::{duration, percent};
 use super::{centered, dim, title_style};
-use crate::train::event::{Status, Summary};
+use crate::train::event::Summary;
 use crate::train::metrics::EvalMetrics;
 use crate::tui::app::{App, Dialog};
 use crate::tui::keys::LR_FACTOR;
@@ -108,9 +108,8 @@ fn summary(app: &App, s: &Summary) -> Vec<Line<'static>> {
     }
     if let Some(run) = &app.run {
         lines.push(row("run directory", run.run_dir.clone()));
-        if s.status != Status::Failed {
-            let dir = crate::commands::shell_quoted(&run.run_dir);
-            lines.push(row("next", format!("kiln evaluate --run {dir}")));
+        for (i, command) in crate::commands::next_commands(s, &run.run_dir).into_iter().enumerate() {
+            lines.push(row(if i == 0 { "next" } else { "" }, command));
         }
     }
     lines.push(Line::styled(" q leaves · esc looks around first", dim()));
