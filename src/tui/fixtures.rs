@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+use crossterm::event::{KeyCode, KeyEvent};
+
 use super::app::App;
+use super::update::{Msg, Outgoing, update};
 use crate::telemetry::{GpuSample, HostSample, Sample};
 use crate::train::event::{EpochInfo, Event, GroupInfo, Record, Started, Status, StepInfo, Summary};
 use crate::train::metrics::EvalMetrics;
@@ -230,4 +233,9 @@ pub fn render(width: u16, height: u16, draw: impl FnOnce(&mut ratatui::Frame)) -
         out.push('\n');
     }
     out
+}
+
+/// A key pressed, as the terminal sends it; the commands it sent to the trainer.
+pub fn press(app: &mut App, code: KeyCode) -> Vec<Outgoing> {
+    update(app, Msg::Key(KeyEvent::from(code)))
 }

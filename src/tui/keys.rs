@@ -224,12 +224,8 @@ fn send(app: &mut App, command: Command, source: Source) -> Vec<Outgoing> {
 mod tests {
     use super::*;
     use crate::train::event::{Event, Status};
-    use crate::tui::fixtures::{mid_run, record, summary};
+    use crate::tui::fixtures::{mid_run, press, record, summary};
     use crate::tui::update::{Msg, update};
-
-    fn press(app: &mut App, code: KeyCode) -> Vec<Outgoing> {
-        update(app, Msg::Key(KeyEvent::from(code)))
-    }
 
     fn typed(app: &mut App, text: &str) -> Vec<Outgoing> {
         let mut out = press(app, KeyCode::Char(':'));

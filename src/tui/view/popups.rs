@@ -121,25 +121,21 @@ mod tests {
     use super::*;
     use crate::train::event::{Event, Status};
     use crate::tui::app::Mode;
-    use crate::tui::fixtures::{mid_run, record, render, summary as finished};
+    use crate::tui::fixtures::{mid_run, press, record, render, summary as finished};
     use crate::tui::update::{Msg, update};
     use crate::tui::view::view;
-    use crossterm::event::{KeyCode, KeyEvent};
-
-    fn key(app: &mut App, code: KeyCode) {
-        update(app, Msg::Key(KeyEvent::from(code)));
-    }
+    use crossterm::event::KeyCode;
 
     #[test]
     fn help_lists_the_keys_and_any_key_closes_it() {
         let mut app = App::new(Mode::Live);
         mid_run(&mut app);
-        key(&mut app, KeyCode::Char('?'));
+        press(&mut app, KeyCode::Char('?'));
         let text = render(100, 30, |f| view(&app, f));
         assert!(text.contains(" keys "), "{text}");
         assert!(text.contains("+ / -       every learning rate × 2 / ÷ 2"), "{text}");
         assert!(text.contains("ctrl-c      stop gracefully (again: abort)"), "{text}");
-        key(&mut app, KeyCode::Char('x'));
+        press(&mut app, KeyCode::Char('x'));
         assert!(!render(100, 30, |f| view(&app, f)).contains(" keys "));
     }
 
@@ -147,7 +143,7 @@ mod tests {
     fn stop_dialog_offers_graceful_abort_and_cancel() {
         let mut app = App::new(Mode::Live);
         mid_run(&mut app);
-        key(&mut app, KeyCode::Char('q'));
+        press(&mut app, KeyCode::Char('q'));
         let text = render(100, 30, |f| view(&app, f));
         assert!(text.contains(" stop the run? "), "{text}");
         assert!(

@@ -57,20 +57,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, first: usize) {
 mod tests {
     use crate::train::event::Event;
     use crate::tui::app::{App, Dialog, Mode, WARNINGS_KEPT};
-    use crate::tui::fixtures::{mid_run, record, render};
+    use crate::tui::fixtures::{mid_run, press, record, render};
     use crate::tui::update::{Msg, update};
     use crate::tui::view::view;
-    use crossterm::event::{KeyCode, KeyEvent};
+    use crossterm::event::KeyCode;
 
     fn warn(app: &mut App, step: u64, message: &str) {
         let event = Event::Warning {
             message: message.into(),
         };
         update(app, Msg::Record(Box::new(record(1050.0, step, 3, event))));
-    }
-
-    fn key(app: &mut App, code: KeyCode) {
-        update(app, Msg::Key(KeyEvent::from(code)));
     }
 
     /// A run whose start-up warning is long gone from the six-line event log.
@@ -94,7 +90,7 @@ mod tests {
         let text = render(120, 40, |f| view(&app, f));
         assert!(!text.contains("25x fewer"), "the log has scrolled it away:\n{text}");
         assert!(text.contains("18 warnings (! lists them)"), "{text}");
-        key(&mut app, KeyCode::Char('!'));
+        press(&mut app, KeyCode::Char('!'));
         assert_eq!(app.dialog, Some(Dialog::Warnings(0)));
         let text = render(120, 40, |f| view(&app, f));
         assert!(text.contains("step      0 ! class '7' has 4 training images"), "{text}");
@@ -103,7 +99,7 @@ mod tests {
         assert!(below.contains("digits/3/23.png"), "oldest first:\n{text}");
         // Scrolling stops at the last warning, and any other key closes the list.
         for _ in 0..30 {
-            key(&mut app, KeyCode::Down);
+            press(&mut app, KeyCode::Down);
         }
         assert_eq!(app.dialog, Some(Dialog::Warnings(17)));
         let text = render(120, 40, |f| view(&app, f));
@@ -112,9 +108,9 @@ mod tests {
             text.contains("digits/3/39.png") && !text.contains("25x fewer"),
             "{text}"
         );
-        key(&mut app, KeyCode::PageUp);
+        press(&mut app, KeyCode::PageUp);
         assert_eq!(app.dialog, Some(Dialog::Warnings(12)));
-        key(&mut app, KeyCode::Char('q'));
+        press(&mut app, KeyCode::Char('q'));
         assert_eq!(app.dialog, None);
         assert!(!app.quit, "q closes the list, not the dashboard");
     }
@@ -124,7 +120,7 @@ mod tests {
         let mut app = warned_then_busy();
         for open in [false, true] {
             if open {
-                key(&mut app, KeyCode::Char('!'));
+                press(&mut app, KeyCode::Char('!'));
             }
             for (w, h) in [(80, 24), (50, 12), (30, 8), (12, 5)] {
                 let text = render(w, h, |f| view(&app, f));
@@ -140,14 +136,14 @@ mod tests {
         let mut app = App::new(Mode::ReadOnly);
         mid_run(&mut app);
         assert!(!render(120, 40, |f| view(&app, f)).contains("warnings"));
-        key(&mut app, KeyCode::Char('!'));
+        press(&mut app, KeyCode::Char('!'));
         assert!(render(120, 40, |f| view(&app, f)).contains("no warnings so far"));
-        key(&mut app, KeyCode::Esc);
+        press(&mut app, KeyCode::Esc);
         for step in 0..WARNINGS_KEPT as u64 + 30 {
             warn(&mut app, step, &format!("warning number {step}"));
         }
         assert_eq!(app.warnings.count(), WARNINGS_KEPT + 30);
-        key(&mut app, KeyCode::Char('!'));
+        press(&mut app, KeyCode::Char('!'));
         let text = render(120, 40, |f| view(&app, f));
         assert!(text.contains("step      0 ! warning number 0 "), "{text}");
         assert!(
