@@ -125,15 +125,19 @@ fn print_warnings(rx: &std::sync::mpsc::Receiver<crate::train::event::Record>) {
 }
 
 /// Each group whose learning rate is not `train.lr` (the head's `head_lr`, `train.group_lr`'s
-/// stages), as the key that sets it and its ratio to `train.lr`: the sweep keeps the ratios.
+/// stages and blocks), as the key that sets it and its ratio to `train.lr`: the sweep keeps
+/// the ratios.
 fn ratios(config: &RunConfig) -> Vec<(String, f64)> {
     let train = &config.train;
+    let blocks = train.group_lr.keys().filter(|g| g.contains('.')).map(String::as_str);
     crate::train::control::LR_GROUPS
         .into_iter()
+        .chain(blocks)
         .map(|g| (g, train.base_lr_for(g) / train.lr))
         .filter(|(_, ratio)| (ratio - 1.0).abs() > 1e-9)
         .map(|(g, ratio)| match g {
             "head" => ("train.head_lr".to_string(), ratio),
+            block if block.contains('.') => (format!("train.group_lr.\"{block}\""), ratio),
             stage => (format!("train.group_lr.{stage}"), ratio),
         })
         .collect()
@@ -175,7 +179,15 @@ fn report(swept: &Swept, path: &Path, ratios: &[(String, f64)]) -> String {
         Some(s) => {
             let others: String = ratios
                 .iter()
-                .map(|(key, r)| format!(" --set {key}={:.1e}", s.steepest * r))
+                .map(|(key, r)| {
+                    // A block's quoted key needs the shell's quotes around it.
+                    let set = format!("{key}={:.1e}", s.steepest * r);
+                    if key.contains('"') {
+                        format!(" --set '{set}'")
+                    } else {
+                        format!(" --set {set}")
+                    }
+                })
                 .collect();
             out += &format!(
                 "suggested train.lr: {:.1e}, where the smoothed loss fell fastest ({:.1e}, a tenth of where it \

@@ -78,9 +78,11 @@ pub fn apply(command: &Command, state: &mut TrainState) -> Result<Effect, String
         }
         Command::SetGroupLr { group, lr } => {
             lr_ok(*lr)?;
-            if !LR_GROUPS.contains(&group.as_str()) {
+            // A block has a rate of its own only when the config gave it one.
+            if !LR_GROUPS.contains(&group.as_str()) && !state.base_lr.contains_key(group) {
                 return Err(format!(
-                    "'{group}' has no learning rate of its own: use one of {}",
+                    "'{group}' has no learning rate of its own: use one of {} (a block gets one from \
+                     train.group_lr in the config)",
                     LR_GROUPS.join(", ")
                 ));
             }

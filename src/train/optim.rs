@@ -73,9 +73,11 @@ impl<B: TrainBackend> Optim<B> {
     }
 }
 
-/// The learning-rate group of a tensor: "stem", "layer1".."layer4" or "head".
-pub fn lr_group(tensor: &str) -> String {
-    groups_of(tensor).0
+/// The learning-rate group of a tensor: its block (`layer4.1`) where `lrs` gives the block a
+/// rate of its own (`train.group_lr`), else "stem", "layer1".."layer4" or "head".
+pub fn lr_group(tensor: &str, lrs: &BTreeMap<String, f64>) -> String {
+    let (stage, block) = groups_of(tensor);
+    block.filter(|b| lrs.contains_key(b)).unwrap_or(stage)
 }
 
 /// One optimizer step: gradients clipped by their global norm over all trainable
@@ -112,6 +114,7 @@ pub fn step<B: TrainBackend>(
     };
     let mut split = Split::<B> {
         all: &mut all,
+        lrs,
         scale: clip * unscale,
         groups: BTreeMap::new(),
         backend: std::marker::PhantomData,
@@ -170,6 +173,7 @@ impl<B: TrainBackend> TensorVisitor<B> for Norm<'_, B> {
 
 struct Split<'a, B: AutodiffBackend> {
     all: &'a mut GradientsParams,
+    lrs: &'a BTreeMap<String, f64>,
     /// What every gradient is multiplied by: the clip coefficient over the loss scale.
     scale: f64,
     groups: BTreeMap<String, GradientsParams>,
@@ -180,7 +184,10 @@ impl<B: AutodiffBackend> TensorVisitor<B> for Split<'_, B> {
     fn param<const D: usize>(&mut self, name: &str, param: &mut Param<Tensor<B, D>>, _: bool) {
         if let Some(g) = self.all.remove::<B::InnerBackend, D>(param.id) {
             let g = if self.scale != 1.0 { g * self.scale } else { g };
-            self.groups.entry(lr_group(name)).or_default().register(param.id, g);
+            self.groups
+                .entry(lr_group(name, self.lrs))
+                .or_default()
+                .register(param.id, g);
         }
     }
 

@@ -233,12 +233,26 @@ mod tests {
         (model, images)
     }
 
-    /// One SGD step with the convolutions in `precision` and the loss scaled by `loss_scale`:
-    /// the step's result and the model after it.
+    /// One SGD step at lr 0.1 with the convolutions in `precision` and the loss scaled by
+    /// `loss_scale`: the step's result and the model after it.
     fn half_step(
+        net: &(ResNet<CpuTrain>, Tensor<CpuTrain, 4>),
+        precision: Precision,
+        loss_scale: Option<f64>,
+    ) -> (StepResult, ResNet<CpuTrain>) {
+        let lr = crate::train::control::LR_GROUPS
+            .iter()
+            .map(|g| (g.to_string(), 0.1))
+            .collect();
+        sgd_step(net, precision, loss_scale, &lr)
+    }
+
+    /// One SGD step at each group's rate in `lr`.
+    fn sgd_step(
         (model, images): &(ResNet<CpuTrain>, Tensor<CpuTrain, 4>),
         precision: Precision,
         loss_scale: Option<f64>,
+        lr: &BTreeMap<String, f64>,
     ) -> (StepResult, ResNet<CpuTrain>) {
         let device = images.device();
         let targets =
@@ -248,13 +262,9 @@ mod tests {
             ..TrainConfig::default()
         };
         let loss = LossFn::new(&config, &[1, 1, 1], &device).unwrap();
-        let lr = crate::train::control::LR_GROUPS
-            .iter()
-            .map(|g| (g.to_string(), 0.1))
-            .collect();
         let settings = StepSettings {
             modes: &BnModes::all(crate::model::BnMode::Train),
-            lr: &lr,
+            lr,
             clip: 0.0,
             prefix: None,
             loss_scale,
@@ -359,5 +369,27 @@ mod tests {
             .zip(every_tensor(&stepped))
             .any(|((name, was), (_, is))| name.ends_with("running_mean") && was != &is);
         assert!(moved, "an applied step keeps its running statistics");
+    }
+
+    #[test]
+    fn a_block_with_a_rate_of_its_own_trains_at_it_and_its_stage_at_the_stages() {
+        // Every group still (lr 0) but layer4.1, which train.group_lr gave a rate of its own.
+        let mut lr: BTreeMap<String, f64> = crate::train::control::LR_GROUPS
+            .iter()
+            .map(|g| (g.to_string(), 0.0))
+            .collect();
+        lr.insert("layer4.1".into(), 0.1);
+        let net = small_net();
+        let before = every_tensor(&net.0);
+        let (result, after) = sgd_step(&net, Precision::F32, None, &lr);
+        assert!(result.applied, "{result:?}");
+        let is_param = |name: &str| !name.ends_with("running_mean") && !name.ends_with("running_var");
+        for ((name, was), (_, is)) in before.iter().zip(every_tensor(&after)) {
+            if !is_param(name) || name.ends_with("num_batches_tracked") {
+                continue;
+            }
+            let moved = was != &is;
+            assert_eq!(moved, name.starts_with("layer4.1."), "{name}");
+        }
     }
 }
