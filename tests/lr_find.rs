@@ -33,7 +33,7 @@ fn lr_find_sweeps_suggests_and_leaves_nothing_behind() {
     );
     // The groups with rates of their own keep their ratio to train.lr (1e-3), and say so.
     assert!(
-        stdout.contains("(train.group_lr.layer4 2.000x, train.head_lr 3.000x)"),
+        stdout.contains("(train.head_lr 3.000x, train.group_lr.layer4 2.000x)"),
         "{stdout}"
     );
     // A row per step or so, learning rates rising from --min-lr.

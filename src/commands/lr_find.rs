@@ -128,14 +128,11 @@ fn print_warnings(rx: &std::sync::mpsc::Receiver<crate::train::event::Record>) {
 /// stages and blocks), as the key that sets it and its ratio to `train.lr`: the sweep keeps
 /// the ratios.
 fn ratios(config: &RunConfig) -> Vec<(String, f64)> {
-    let train = &config.train;
-    let blocks = train.group_lr.keys().filter(|g| g.contains('.')).map(String::as_str);
-    crate::train::control::LR_GROUPS
+    setup::base_lrs(config)
         .into_iter()
-        .chain(blocks)
-        .map(|g| (g, train.base_lr_for(g) / train.lr))
+        .map(|(g, lr)| (g, lr / config.train.lr))
         .filter(|(_, ratio)| (ratio - 1.0).abs() > 1e-9)
-        .map(|(g, ratio)| match g {
+        .map(|(g, ratio)| match g.as_str() {
             "head" => ("train.head_lr".to_string(), ratio),
             block if block.contains('.') => (format!("train.group_lr.\"{block}\""), ratio),
             stage => (format!("train.group_lr.{stage}"), ratio),

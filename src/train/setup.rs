@@ -270,7 +270,7 @@ fn no_validation_warning(config: &RunConfig, images: usize) -> String {
 /// Each group's starting learning rate: `train.head_lr` for the head, `train.group_lr` where
 /// given, `train.lr` for the rest of the backbone. A block with a `group_lr` entry of its own
 /// is a group of its own.
-fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
+pub fn base_lrs(config: &crate::config::RunConfig) -> BTreeMap<String, f64> {
     let blocks = config
         .train
         .group_lr
