@@ -116,6 +116,11 @@ fn ctrl_c_ends_the_sweep_with_its_table_and_unreadable_images_are_said_once() {
         .unwrap_or_else(|| panic!("{rest}"));
     // More than an epoch of 8 batches went by, so the broken file was met more than once.
     assert!(steps > 8, "{rest}");
+    // Too little of the range was swept to read a rate from it.
+    assert!(
+        rest.contains("no suggestion: the sweep was stopped at train.lr "),
+        "{rest}"
+    );
     assert!(
         stderr.contains("stopping the sweep after this step; Ctrl-C again to quit"),
         "{stderr}"

@@ -172,7 +172,10 @@ fn report(swept: &Swept, path: &Path, ratios: &[(String, f64)]) -> String {
         End::Planned => format!("ran all {} steps\n", points.len()),
         End::Interrupted => format!("stopped at step {} by Ctrl-C\n", points.len()),
     };
-    match curve.suggestion() {
+    // A sweep stopped before its loss turned up has covered too little of the range: where
+    // its noise fell fastest says nothing (seen: 1.1e-7 "suggested" after 88 steps of 2000).
+    let suggestion = curve.suggestion().filter(|_| *end != End::Interrupted);
+    match suggestion {
         Some(s) => {
             let others: String = ratios
                 .iter()
@@ -194,12 +197,13 @@ fn report(swept: &Swept, path: &Path, ratios: &[(String, f64)]) -> String {
                 super::shell_quoted(&path.display().to_string()),
                 s.steepest
             );
-            if *end == End::Interrupted {
-                out += "  (the sweep was stopped before its loss turned up: the lowest point may lie further on)\n";
-            }
         }
         None if *end == End::Interrupted => {
-            out += "no suggestion: the sweep was stopped before its loss fell; let it run longer\n";
+            let reached = points.last().map_or(0.0, |p| p.lr);
+            out += &format!(
+                "no suggestion: the sweep was stopped at train.lr {reached:.1e}, before its loss turned up; let it \
+                 run, or sweep fewer --steps\n"
+            );
         }
         None => {
             out += "no suggestion: the loss never fell; widen the range (--min-lr, --max-lr) or check the data\n";
