@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::mistakes::{Mistake, Wrong};
 use crate::train::metrics::EvalMetrics;
+use crate::tui::view::format::fit;
 
 /// A confusion matrix wider than this many classes is left to `--json`.
 const MATRIX_CLASSES: usize = 30;
@@ -62,7 +63,7 @@ pub fn headline(m: &EvalMetrics, multi: bool) -> String {
 pub fn per_class(names: &[String], m: &EvalMetrics, rows: &[usize]) -> String {
     let width = rows
         .iter()
-        .map(|&c| short(&names[c]).chars().count())
+        .map(|&c| fit(&names[c], NAME_WIDTH).chars().count())
         .max()
         .unwrap_or(0)
         .max(5);
@@ -71,7 +72,7 @@ pub fn per_class(names: &[String], m: &EvalMetrics, rows: &[usize]) -> String {
         let _ = writeln!(
             out,
             "{:<width$}  {:>9.3}  {:>6.3}  {:>5.3}  {:>6}",
-            short(&names[c]),
+            fit(&names[c], NAME_WIDTH),
             m.precision[c],
             m.recall[c],
             m.f1[c],
@@ -141,7 +142,7 @@ pub fn confusion(names: &[String], m: &EvalMetrics, rows: &[usize]) -> Option<St
 fn row_label(named: bool, i: usize, name: &str) -> String {
     match named {
         true => name.to_string(),
-        false => format!("{:>2} {}", i + 1, short(name)),
+        false => format!("{:>2} {}", i + 1, fit(name, NAME_WIDTH)),
     }
 }
 
@@ -195,14 +196,6 @@ pub fn mistake_lines(names: &[String], worst: &[Mistake], image: impl Fn(usize) 
         );
     }
     out
-}
-
-/// A name cut to [`NAME_WIDTH`] characters, with an ellipsis.
-fn short(name: &str) -> String {
-    if name.chars().count() <= NAME_WIDTH {
-        return name.to_string();
-    }
-    name.chars().take(NAME_WIDTH - 1).chain(['…']).collect()
 }
 
 #[cfg(test)]
