@@ -180,13 +180,10 @@ fn report(swept: &Swept, path: &Path, ratios: &[(String, f64)]) -> String {
             let others: String = ratios
                 .iter()
                 .map(|(key, r)| {
-                    // A block's quoted key needs the shell's quotes around it.
-                    let set = format!("{key}={:.1e}", s.steepest * r);
-                    if key.contains('"') {
-                        format!(" --set '{set}'")
-                    } else {
-                        format!(" --set {set}")
-                    }
+                    format!(
+                        " --set {}",
+                        super::shell_quoted(&format!("{key}={:.1e}", s.steepest * r))
+                    )
                 })
                 .collect();
             out += &format!(
