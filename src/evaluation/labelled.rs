@@ -19,7 +19,7 @@ pub struct Labelled {
 
 /// A folder with one sub-folder per class, each named as one of `classes` (a subset will do).
 pub fn from_folder(dir: &Path, classes: &[String]) -> anyhow::Result<Labelled> {
-    let (folders, ignored) = class_folder_images(dir)?;
+    // Before the scan: a pre-split root would be walked whole only to be refused.
     if dir.join("train").is_dir() && dir.join("val").is_dir() {
         anyhow::bail!(
             "{} is split into train/ and val/ folders; give the folder of class folders to evaluate, e.g. {}",
@@ -27,6 +27,7 @@ pub fn from_folder(dir: &Path, classes: &[String]) -> anyhow::Result<Labelled> {
             dir.join("test").display()
         );
     }
+    let (folders, ignored) = class_folder_images(dir)?;
     let unknown: Vec<&str> = folders
         .iter()
         .map(|(name, _)| name.as_str())
