@@ -36,12 +36,7 @@ pub fn events_file(run: &Path) -> anyhow::Result<PathBuf> {
     } else {
         run.to_path_buf()
     };
-    anyhow::ensure!(
-        run.exists(),
-        "run directory {}{} does not exist; `kiln runs` lists the runs in runs/ (`kiln runs DIR` those in DIR)",
-        run.display(),
-        crate::relative::from_cwd(run)
-    );
+    crate::runlog::RunDir::ensure_exists(run)?;
     anyhow::ensure!(
         path.is_file(),
         "{} is not a kiln run (no events.jsonl); `kiln runs` lists them",

@@ -33,13 +33,19 @@ impl RunDir {
         anyhow::bail!("too many runs named {stem} in {}", runs_dir.display())
     }
 
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    /// Refuses a run path that does not exist, saying where it was looked for.
+    pub fn ensure_exists(path: &Path) -> anyhow::Result<()> {
         anyhow::ensure!(
             path.exists(),
             "run directory {}{} does not exist; `kiln runs` lists the runs in runs/ (`kiln runs DIR` those in DIR)",
             path.display(),
             crate::relative::from_cwd(path)
         );
+        Ok(())
+    }
+
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::ensure_exists(path)?;
         anyhow::ensure!(
             path.join("config.toml").is_file(),
             "{} is not a kiln run directory (it has no config.toml)",
