@@ -143,8 +143,6 @@ impl RunConfig {
     }
 }
 
-/// Re-keys a data-module validation message ("invalid data settings: augment.hflip is ...")
-/// to the config's dotted key (`data.augmentation.hflip`).
 /// Pixels are 0 to 1 in kiln; Caffe and OpenCV recipes give their statistics in 0-255. Here,
 /// not in the transform's own checks, so a run recorded before this rule still opens.
 fn pixel_scale(mean: [f32; 3], std: [f32; 3]) -> Result<(), ConfigError> {
@@ -155,15 +153,17 @@ fn pixel_scale(mean: [f32; 3], std: [f32; 3]) -> Result<(), ConfigError> {
     let Some(&(key, _)) = large.first() else {
         return Ok(());
     };
+    // The first key is the error's own, so only the others are named in the text.
     let said: Vec<String> = large
         .iter()
-        .map(|(key, v)| {
+        .enumerate()
+        .map(|(i, (key, v))| {
             let scaled = v.map(|x| (f64::from(x) / 255.0 * 1e4).round() / 1e4);
-            format!("{key} {v:?} (divided by 255: {scaled:?})")
+            let named = if i == 0 { String::new() } else { format!("{key} ") };
+            format!("{named}{v:?} (divided by 255: {scaled:?})")
         })
         .collect();
     let said = said.join(" and ");
-    let said = said.strip_prefix(key).map(str::trim_start).unwrap_or(&said);
     Err(ConfigError::invalid(
         key,
         format!(
@@ -174,6 +174,8 @@ fn pixel_scale(mean: [f32; 3], std: [f32; 3]) -> Result<(), ConfigError> {
     ))
 }
 
+/// Re-keys a data-module validation message ("invalid data settings: augment.hflip is ...")
+/// to the config's dotted key (`data.augmentation.hflip`).
 fn transform_error(message: &str) -> ConfigError {
     let msg = message.split_once(": ").map_or(message, |(_, rest)| rest);
     // The data module names its keys relative to its own struct.
