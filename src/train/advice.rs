@@ -68,7 +68,8 @@ pub fn chance_loss(loss: LossKind, focal_gamma: f64, classes: usize) -> f64 {
 }
 
 impl Setting {
-    pub fn of(config: &crate::config::RunConfig, classes: usize) -> Self {
+    /// `first_epoch_whole`: this process trains epoch 1 from its first batch.
+    pub fn of(config: &crate::config::RunConfig, classes: usize, first_epoch_whole: bool) -> Self {
         let (data, train) = (&config.data, &config.train);
         let imagenet = data.mean == IMAGENET_MEAN && data.std == IMAGENET_STD;
         let weights = &config.model.weights;
@@ -83,7 +84,7 @@ impl Setting {
                 data.std,
                 *weights == WeightsSpec::ImageNet,
             )),
-            first_epoch_whole: true,
+            first_epoch_whole,
         }
     }
 }

@@ -143,12 +143,9 @@ struct Loop<B: TrainBackend> {
 
 impl<B: TrainBackend> Loop<B> {
     fn new(job: TrainJob, p: Prepared<B>, commands: Receiver<(Command, Source)>, device: B::Device) -> Self {
-        let setting = Setting {
-            // A run resumed inside epoch 1 saw only its later batches.
-            first_epoch_whole: !(p.state.epoch == 1 && p.state.batches_done > 0),
-            ..Setting::of(&job.config, p.classes.len())
-        };
-        let advisor = Advisor::new(setting);
+        // A run resumed inside epoch 1 sees only its later batches.
+        let first_epoch_whole = !(p.state.epoch == 1 && p.state.batches_done > 0);
+        let advisor = Advisor::new(Setting::of(&job.config, p.classes.len(), first_epoch_whole));
         let mut new = Self {
             config: job.config,
             dir: job.dir,
