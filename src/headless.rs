@@ -345,31 +345,27 @@ mod tests {
         let mut start = started(&[]);
         start.run_dir = "runs/my run".into();
         printer.line(&record(0.0, 0, 1, Event::Started(Box::new(start))));
-        let finished = |status| record(0.0, 22, 2, Event::Finished(Box::new(summary(status))));
-        let text = printer.line(&finished(Status::Completed)).unwrap();
+        let finished = |s: Summary| record(0.0, 22, 2, Event::Finished(Box::new(s)));
+        let text = printer.line(&finished(summary(Status::Completed))).unwrap();
         assert_eq!(
             text.lines().last().unwrap(),
             "next: kiln evaluate --run 'runs/my run'; kiln predict --run 'runs/my run' IMAGE..."
         );
-        let failed = printer.line(&finished(Status::Failed)).unwrap();
+        let failed = printer.line(&finished(summary(Status::Failed))).unwrap();
         assert!(!failed.contains("next:"), "{failed}");
         // Aborted before any epoch ended: no checkpoint to evaluate.
         let aborted = Summary {
             best_epoch: None,
             ..summary(Status::Aborted)
         };
-        let text = printer
-            .line(&record(0.0, 3, 1, Event::Finished(Box::new(aborted))))
-            .unwrap();
+        let text = printer.line(&finished(aborted)).unwrap();
         assert!(!text.contains("next:"), "{text}");
         // No test split: the validation split is the one to look at.
         let untested = Summary {
             test: None,
             ..summary(Status::Completed)
         };
-        let text = printer
-            .line(&record(0.0, 22, 2, Event::Finished(Box::new(untested))))
-            .unwrap();
+        let text = printer.line(&finished(untested)).unwrap();
         assert!(
             text.contains("next: kiln evaluate --run 'runs/my run' --split val;"),
             "{text}"

@@ -240,11 +240,7 @@ mod tests {
         precision: Precision,
         loss_scale: Option<f64>,
     ) -> (StepResult, ResNet<CpuTrain>) {
-        let lr = crate::train::control::LR_GROUPS
-            .iter()
-            .map(|g| (g.to_string(), 0.1))
-            .collect();
-        sgd_step(net, precision, loss_scale, &lr)
+        sgd_step(net, precision, loss_scale, &crate::tui::fixtures::lrs(0.1, 0.1))
     }
 
     /// One SGD step at each group's rate in `lr`.
@@ -374,10 +370,7 @@ mod tests {
     #[test]
     fn a_block_with_a_rate_of_its_own_trains_at_it_and_its_stage_at_the_stages() {
         // Every group still (lr 0) but layer4.1, which train.group_lr gave a rate of its own.
-        let mut lr: BTreeMap<String, f64> = crate::train::control::LR_GROUPS
-            .iter()
-            .map(|g| (g.to_string(), 0.0))
-            .collect();
+        let mut lr = crate::tui::fixtures::lrs(0.0, 0.0);
         lr.insert("layer4.1".into(), 0.1);
         let net = small_net();
         let before = every_tensor(&net.0);

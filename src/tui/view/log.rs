@@ -109,15 +109,15 @@ mod tests {
     use crate::train::command::{Command, Source};
     use crate::train::event::Event;
     use crate::tui::app::Mode;
-    use crate::tui::fixtures::{mid_run, record, render};
+    use crate::tui::fixtures::{mid_run, press, record, render};
     use crate::tui::update::{Msg, update};
-    use crossterm::event::{KeyCode, KeyEvent};
+    use crossterm::event::KeyCode;
 
     #[test]
     fn log_shows_pending_then_applied_with_the_step() {
         let mut app = App::new(Mode::Live);
         mid_run(&mut app);
-        update(&mut app, Msg::Key(KeyEvent::from(KeyCode::Char('+'))));
+        press(&mut app, KeyCode::Char('+'));
         let text = render(90, 6, |f| draw(&app, f, f.area()));
         assert!(text.contains("step     22 … lr *2 pending"), "{text}");
         let applied = Event::Command {
